@@ -1,0 +1,233 @@
+// Package sqlclass is a small lexer over SQL text: it counts statements,
+// names what a statement does (SELECT, INSERT, …, DDL) and computes a
+// fingerprint for the audit log. It is the early, cheap layer of the query
+// API's permission checks; PostgreSQL itself (read-only transactions, roles)
+// is the guarantee, so sqlclass errs on the side of "not clearly allowed".
+package sqlclass
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Op is the kind of a statement, as accounts' allowed_operations name it.
+type Op uint8
+
+// The operations an account may be allowed.
+const (
+	OpUnknown Op = iota
+	OpSelect
+	OpInsert
+	OpUpdate
+	OpDelete
+	OpDDL
+	// OpOther is anything else: SET, COPY, BEGIN, CALL, DO, LISTEN, VACUUM…
+	// Only an account allowed ALL may run it.
+	OpOther
+)
+
+func (o Op) String() string {
+	switch o {
+	case OpSelect:
+		return "SELECT"
+	case OpInsert:
+		return "INSERT"
+	case OpUpdate:
+		return "UPDATE"
+	case OpDelete:
+		return "DELETE"
+	case OpDDL:
+		return "DDL"
+	case OpOther:
+		return "OTHER"
+	}
+	return "UNKNOWN"
+}
+
+// Statement describes one SQL string.
+type Statement struct {
+	// Statements is how many statements the text holds (empty ones between
+	// semicolons are not counted).
+	Statements int
+	// Op is what the first statement does. A WITH query that contains
+	// INSERT, UPDATE or DELETE takes the op of the first such write.
+	Op Op
+	// Keyword is the statement's first keyword, upper-cased.
+	Keyword string
+	// Ops lists every operation the statement performs (a data-modifying
+	// CTE performs its write and the outer query's op).
+	Ops []Op
+}
+
+// ErrUnterminated is returned for text that ends inside a quote or comment.
+var ErrUnterminated = errors.New("sqlclass: unterminated quoted string, identifier or comment")
+
+// Classify lexes sql and describes it.
+func Classify(sql string) (Statement, error) {
+	var st Statement
+	toks, err := tokens(sql)
+	if err != nil {
+		return st, err
+	}
+	var cur []token
+	flush := func() {
+		if len(cur) == 0 {
+			return
+		}
+		st.Statements++
+		if st.Statements == 1 {
+			st.Keyword = cur[0].upper
+			st.Op, st.Ops = classify(cur)
+		}
+		cur = cur[:0]
+	}
+	for _, t := range toks {
+		if t.kind == tokSemicolon {
+			flush()
+			continue
+		}
+		cur = append(cur, t)
+	}
+	flush()
+	return st, nil
+}
+
+var ddlKeywords = map[string]bool{
+	"CREATE": true, "ALTER": true, "DROP": true, "TRUNCATE": true, "GRANT": true,
+	"REVOKE": true, "COMMENT": true, "REINDEX": true, "CLUSTER": true, "SECURITY": true,
+	"IMPORT": true, "REFRESH": true,
+}
+
+func classify(toks []token) (Op, []Op) {
+	// Skip leading parentheses: "(SELECT 1)" is a SELECT.
+	i := 0
+	for i < len(toks) && toks[i].kind == tokPunct && toks[i].text == "(" {
+		i++
+	}
+	if i == len(toks) {
+		return OpUnknown, nil
+	}
+	kw := toks[i].upper
+	switch kw {
+	case "SELECT", "VALUES", "TABLE", "SHOW":
+		// SELECT … INTO creates a table.
+		for _, t := range toks[i:] {
+			if t.kind == tokWord && t.upper == "INTO" {
+				return OpDDL, []Op{OpDDL}
+			}
+		}
+		return OpSelect, []Op{OpSelect}
+	case "INSERT":
+		return OpInsert, []Op{OpInsert}
+	case "UPDATE":
+		return OpUpdate, []Op{OpUpdate}
+	case "DELETE":
+		return OpDelete, []Op{OpDelete}
+	case "MERGE":
+		return OpUpdate, []Op{OpInsert, OpUpdate, OpDelete}
+	case "WITH":
+		return classifyWith(toks[i:])
+	case "EXPLAIN":
+		// EXPLAIN ANALYZE runs its statement; plain EXPLAIN only plans it.
+		rest := toks[i+1:]
+		analyze := false
+		for len(rest) > 0 && (rest[0].kind == tokWord && (rest[0].upper == "ANALYZE" || rest[0].upper == "VERBOSE") || rest[0].kind == tokPunct) {
+			if rest[0].upper == "ANALYZE" {
+				analyze = true
+			}
+			if rest[0].kind == tokPunct && rest[0].text == "(" {
+				// EXPLAIN (ANALYZE, …): scan the option list.
+				j := 1
+				for j < len(rest) && !(rest[j].kind == tokPunct && rest[j].text == ")") {
+					if rest[j].upper == "ANALYZE" {
+						analyze = true
+					}
+					j++
+				}
+				rest = rest[min(j+1, len(rest)):]
+				continue
+			}
+			rest = rest[1:]
+		}
+		if !analyze {
+			return OpSelect, []Op{OpSelect}
+		}
+		return classify(rest)
+	}
+	if ddlKeywords[kw] {
+		return OpDDL, []Op{OpDDL}
+	}
+	return OpOther, []Op{OpOther}
+}
+
+// classifyWith finds writes inside a WITH query: any INSERT, UPDATE, DELETE
+// or MERGE keyword that starts a CTE body or the main statement.
+func classifyWith(toks []token) (Op, []Op) {
+	var ops []Op
+	first := OpUnknown
+	for j, t := range toks {
+		if t.kind != tokWord {
+			continue
+		}
+		var op Op
+		switch t.upper {
+		case "INSERT":
+			op = OpInsert
+		case "UPDATE":
+			// "FOR UPDATE" is a row lock of a SELECT, not a write.
+			if j > 0 && toks[j-1].upper == "FOR" || j > 1 && toks[j-1].upper == "KEY" && toks[j-2].upper == "NO" {
+				continue
+			}
+			op = OpUpdate
+		case "DELETE":
+			op = OpDelete
+		case "MERGE":
+			op = OpUpdate
+		case "SELECT", "VALUES", "TABLE":
+			op = OpSelect
+		default:
+			continue
+		}
+		if !contains(ops, op) {
+			ops = append(ops, op)
+		}
+		if op != OpSelect && first == OpUnknown {
+			first = op
+		}
+	}
+	if first == OpUnknown {
+		first = OpSelect
+		if len(ops) == 0 {
+			ops = []Op{OpSelect}
+		}
+	}
+	return first, ops
+}
+
+func contains(ops []Op, op Op) bool {
+	for _, o := range ops {
+		if o == op {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseOp turns an allowed_operations entry into an Op ("ALL" is OpOther's
+// superset and is handled by the caller).
+func ParseOp(s string) (Op, error) {
+	switch strings.ToUpper(s) {
+	case "SELECT":
+		return OpSelect, nil
+	case "INSERT":
+		return OpInsert, nil
+	case "UPDATE":
+		return OpUpdate, nil
+	case "DELETE":
+		return OpDelete, nil
+	case "DDL":
+		return OpDDL, nil
+	}
+	return OpUnknown, fmt.Errorf("sqlclass: unknown operation %q", s)
+}
