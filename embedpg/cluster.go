@@ -107,7 +107,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cannot resolve cluster directory %q: %w", opts.Dir, err)
 		}
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+		// Parents we create must stay searchable: the server may run as
+		// another user (see runAs) and has to reach dir.
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("cannot create cluster directory: %w", err)
 		}
 		c.dir = dir

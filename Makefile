@@ -1,0 +1,51 @@
+# pgfast — the two commands: `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/pgfast
+# Where `make deps` looks for PostgreSQL's server binaries (initdb, postgres):
+# PATH first, then Debian's versioned directories. Point it at an empty
+# directory to exercise the install branch.
+PG_SEARCH ?= $(PATH):$(wildcard /usr/lib/postgresql/*/bin)
+GOTEST_FLAGS ?= -race -count=1 -timeout 20m
+
+.PHONY: deps build run test vet fmt-check lint bench bench-load clean
+
+deps:
+	@if ! PATH="$(PG_SEARCH)" command -v initdb >/dev/null 2>&1 || ! PATH="$(PG_SEARCH)" command -v postgres >/dev/null 2>&1; then \
+		echo "deps: PostgreSQL server binaries not found; installing postgresql"; \
+		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq postgresql >/dev/null; \
+	else echo "deps: PostgreSQL found: $$(PATH="$(PG_SEARCH)" command -v initdb)"; fi
+	@if ! command -v redis-server >/dev/null 2>&1; then \
+		echo "deps: redis-server not found; installing redis-server"; \
+		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq redis-server >/dev/null; \
+	else echo "deps: redis-server found: $$(command -v redis-server)"; fi
+	@PATH="$(PATH):$(wildcard /usr/lib/postgresql/*/bin)" command -v initdb >/dev/null || { echo "deps: PostgreSQL still missing after install" >&2; exit 1; }
+	$(GO) mod download
+
+build:
+	$(GO) build -o $(BIN) ./cmd/pgfast
+
+run: deps build
+	./$(BIN) serve
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+test: deps fmt-check vet
+	$(GO) test $(GOTEST_FLAGS) ./...
+	@if pgrep -f 'pgfast-pg-' >/dev/null 2>&1; then echo "test: a test left PostgreSQL running" >&2; pgrep -a -f 'pgfast-pg-'; exit 1; fi
+
+lint: fmt-check vet
+	@command -v staticcheck >/dev/null && staticcheck ./... || echo "lint: staticcheck not installed (go install honnef.co/go/tools/cmd/staticcheck@latest); ran gofmt and go vet"
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/pgfast/pgfast"
+	"github.com/pgfast/pgfast/config"
+	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/engine"
+)
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "serve the HTTP API (with no database configured: an embedded PostgreSQL with demo data)",
+		Flags: configFlags(),
+		Action: func(c *cli.Context) error {
+			return serve(c.Context, func() (*config.Config, error) { return loadConfig(c) }, c.App.Writer)
+		},
+	}
+}
+
+func loadConfig(c *cli.Context) (*config.Config, error) {
+	return config.Load(config.LoadOptions{
+		File: c.String("config"),
+		Dir:  c.String("config-dir"),
+		Overrides: config.Overrides{
+			Addr:        c.String("addr"),
+			AdminAddr:   c.String("admin-addr"),
+			DatabaseURL: c.String("database-url"),
+			LogLevel:    c.String("log-level"),
+			DataDir:     c.String("data-dir"),
+		},
+	})
+}
+
+func newLogger(l config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(l.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if l.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// serve runs pgfast until SIGINT or SIGTERM, then drains in-flight requests
+// and stops; SIGHUP reloads the config through load.
+func serve(ctx context.Context, load func() (*config.Config, error), out io.Writer) error {
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, os.Stderr)
+	slog.SetDefault(log)
+
+	var cluster *embedpg.Cluster
+	if cfg.Embedded() {
+		cluster, err = startEmbedded(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := cluster.Stop(); err != nil {
+				log.Error("cannot stop embedded PostgreSQL", "err", err)
+			}
+		}()
+	}
+
+	reload := func() (*config.Config, error) {
+		next, err := load()
+		if err == nil && cluster != nil && next.Embedded() {
+			useEmbedded(next, cluster)
+		}
+		return next, err
+	}
+	eng, err := engine.New(ctx, cfg, engine.Options{Logger: log, Load: reload})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		eng.Close()
+		return fmt.Errorf("cannot listen on server.addr %s: %w", cfg.Server.Addr, err)
+	}
+	var adminLn net.Listener
+	if a := cfg.Server.AdminAddr; a != "" && a != "off" {
+		adminLn, err = net.Listen("tcp", a)
+		if err != nil {
+			ln.Close()
+			eng.Close()
+			return fmt.Errorf("cannot listen on server.admin_addr %s: %w", a, err)
+		}
+	}
+
+	errc := make(chan error, 2)
+	go func() { errc <- eng.Serve(ln) }()
+	if adminLn != nil {
+		go func() { errc <- eng.ServeAdmin(adminLn) }()
+	}
+	log.Info("pgfast serving", "addr", ln.Addr().String(), "admin_addr", addrOf(adminLn), "version", version)
+	if cluster != nil {
+		printExamples(out, ln.Addr(), addrOf(adminLn), cfg)
+	}
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	for {
+		select {
+		case err := <-errc:
+			eng.Close()
+			return fmt.Errorf("server stopped: %w", err)
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				log.Info("SIGHUP: reloading config")
+				if err := eng.Reload(ctx); err != nil {
+					log.Error("config reload rejected; the previous config keeps serving", "err", err)
+				}
+				continue
+			}
+			log.Info("shutting down", "signal", sig.String(), "timeout", cfg.Server.ShutdownTimeout.String())
+			sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.Std())
+			err := eng.Shutdown(sctx)
+			cancel()
+			if err != nil {
+				return err
+			}
+			log.Info("stopped")
+			return nil
+		}
+	}
+}
+
+func addrOf(ln net.Listener) string {
+	if ln == nil {
+		return "off"
+	}
+	return ln.Addr().String()
+}
+
+// startEmbedded runs the persistent embedded cluster under data_dir/pg,
+// loads the demo data on first start, and points databases.main at it. A
+// config without routes gets the demo routes and account.
+func startEmbedded(ctx context.Context, cfg *config.Config, log *slog.Logger) (*embedpg.Cluster, error) {
+	dir := filepath.Join(cfg.DataDir, "pg")
+	log.Info("no database configured: starting the embedded PostgreSQL", "dir", dir)
+	cluster, err := embedpg.Start(ctx, embedpg.Options{Dir: dir, Persistent: true, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	loaded, err := embedpg.LoadDemo(ctx, cluster.URL(), pgfast.DemoSchema, embedpg.DefaultCustomers)
+	if err != nil {
+		cluster.Stop()
+		return nil, err
+	}
+	if loaded {
+		log.Info("demo data loaded", "customers", embedpg.DefaultCustomers)
+	} else {
+		log.Info("reusing the embedded data directory (demo data already loaded)")
+	}
+	if err := useEmbedded(cfg, cluster); err != nil {
+		cluster.Stop()
+		return nil, err
+	}
+	return cluster, nil
+}
+
+// useEmbedded points cfg's main database at the embedded cluster; a config
+// without routes and accounts gets the demo ones.
+func useEmbedded(cfg *config.Config, cluster *embedpg.Cluster) error {
+	cfg.Databases[config.MainDatabase].URL = config.Secret(cluster.URL())
+	if len(cfg.Routes) == 0 && len(cfg.Accounts) == 0 {
+		demo, err := config.Parse(pgfast.DemoConfig, "yaml")
+		if err != nil {
+			return fmt.Errorf("BUG: demo config does not parse: %w", err)
+		}
+		cfg.Routes, cfg.Accounts = demo.Routes, demo.Accounts
+	}
+	return nil
+}
+
+func printExamples(w io.Writer, addr net.Addr, admin string, cfg *config.Config) {
+	host := addr.String()
+	if tcp, ok := addr.(*net.TCPAddr); ok && (tcp.IP.IsUnspecified() || tcp.IP == nil) {
+		host = fmt.Sprintf("localhost:%d", tcp.Port)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\npgfast is serving the demo database on http://%s — try:\n\n", host)
+	fmt.Fprintf(&b, "  curl -s http://%s/ready\n", host)
+	for _, r := range cfg.Routes {
+		path := strings.ReplaceAll(r.Path, "{id}", "42")
+		if r.Name == "customers" {
+			path += "?limit=3"
+		}
+		fmt.Fprintf(&b, "  curl -s http://%s%s\n", host, path)
+	}
+	for _, a := range cfg.Accounts {
+		if tok := a.APIToken.Value(); tok != "" {
+			fmt.Fprintf(&b, "  curl -s -H 'Authorization: Bearer %s' -d '{\"query\":\"SELECT customer_id, email FROM customer WHERE customer_id = $1\",\"params\":[7]}' http://%s/v1/query\n", tok, host)
+			break
+		}
+	}
+	if admin != "off" {
+		fmt.Fprintf(&b, "  curl -s http://%s/metrics | head\n", admin)
+	}
+	b.WriteString("\nCtrl-C stops pgfast and the embedded PostgreSQL; data persists in " + cfg.DataDir + "\n\n")
+	io.WriteString(w, b.String())
+}
+

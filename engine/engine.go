@@ -1,0 +1,177 @@
+// Package engine is pgfast's HTTP side: the fasthttp server, the compiled
+// route table, the raw query API, auth, limits, the admin listener, reload
+// and graceful shutdown. It is the one package that turns the config into
+// the options of pool, cache, limiter and rowcodec.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/pgfast/pgfast/config"
+)
+
+// Engine serves one config: the public listener, the admin listener and the
+// databases behind them. Create it with New, run Serve and ServeAdmin, stop
+// it with Shutdown.
+type Engine struct {
+	log     *slog.Logger
+	audit   *slog.Logger
+	metrics *metrics
+
+	cfg    atomic.Pointer[config.Config]
+	state  atomic.Pointer[state] // routes, accounts, pools: swapped whole on reload
+	reload sync.Mutex            // one reload at a time
+
+	load func() (*config.Config, error)
+
+	srv   *fasthttp.Server
+	admin *fasthttp.Server
+
+	closeOnce sync.Once
+}
+
+// Options are the engine's runtime dependencies that do not come from the
+// config file.
+type Options struct {
+	// Logger receives operational logs; nil = slog.Default().
+	Logger *slog.Logger
+	// AuditWriter receives the audit log when the config names no file;
+	// nil = os.Stdout.
+	AuditWriter io.Writer
+	// Load re-reads the config for Reload (SIGHUP, POST /admin/reload and
+	// the file watch); nil disables reload.
+	Load func() (*config.Config, error)
+}
+
+// New builds an engine for cfg: it opens the database pools, compiles every
+// route (preparing its SQL on the database) and builds the servers. A route
+// that does not compile is an error naming it.
+func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	e := &Engine{log: opts.Logger, load: opts.Load}
+	aw := opts.AuditWriter
+	if aw == nil {
+		aw = os.Stdout
+	}
+	if cfg.Log.Audit != "" {
+		f, err := os.OpenFile(cfg.Log.Audit, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		if err != nil {
+			return nil, fmt.Errorf("cannot open audit log %s: %w", cfg.Log.Audit, err)
+		}
+		aw = f
+	}
+	e.audit = slog.New(slog.NewJSONHandler(aw, nil))
+	e.metrics = newMetrics(e)
+	st, err := buildState(ctx, e, cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	e.cfg.Store(cfg)
+	e.state.Store(st)
+	e.srv = e.newServer(cfg)
+	e.admin = e.newAdminServer(cfg)
+	return e, nil
+}
+
+func (e *Engine) newServer(cfg *config.Config) *fasthttp.Server {
+	s := cfg.Server
+	return &fasthttp.Server{
+		Handler:                       e.handle,
+		ErrorHandler:                  e.transportError,
+		Name:                          "pgfast",
+		ReadTimeout:                   s.ReadTimeout.Std(),
+		WriteTimeout:                  s.WriteTimeout.Std(),
+		IdleTimeout:                   s.IdleTimeout.Std(),
+		MaxRequestBodySize:            int(s.MaxBodyBytes),
+		ReadBufferSize:                int(s.MaxHeaderBytes),
+		Concurrency:                   s.MaxConns,
+		DisableHeaderNamesNormalizing: false,
+		NoDefaultContentType:          true,
+		NoDefaultDate:                 false,
+		CloseOnShutdown:               true,
+		ReduceMemoryUsage:             false,
+		Logger:                        fasthttpLogger{e.log},
+	}
+}
+
+// Serve answers the public API on ln until Shutdown.
+func (e *Engine) Serve(ln net.Listener) error {
+	cfg := e.cfg.Load()
+	if cfg.Server.TLS.CertFile != "" {
+		return e.srv.ServeTLS(ln, cfg.Server.TLS.CertFile, cfg.Server.TLS.KeyFile)
+	}
+	return e.srv.Serve(ln)
+}
+
+// ServeAdmin answers the admin API (metrics, pprof, stats, reload, purge)
+// on ln until Shutdown. It must never share the public port.
+func (e *Engine) ServeAdmin(ln net.Listener) error { return e.admin.Serve(ln) }
+
+// Shutdown stops accepting connections, lets every request already read
+// finish (up to ctx's deadline), then closes the databases. Order: public
+// listener, admin listener, background work, pools.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	var firstErr error
+	if err := e.srv.ShutdownWithContext(ctx); err != nil {
+		firstErr = fmt.Errorf("cannot drain public listener: %w", err)
+	}
+	if err := e.admin.ShutdownWithContext(ctx); err != nil && firstErr == nil {
+		firstErr = fmt.Errorf("cannot drain admin listener: %w", err)
+	}
+	e.Close()
+	return firstErr
+}
+
+// Close releases the databases and background work without draining
+// listeners (use Shutdown for that). Idempotent.
+func (e *Engine) Close() {
+	e.closeOnce.Do(func() {
+		if st := e.state.Load(); st != nil {
+			st.close()
+		}
+	})
+}
+
+// transportError answers what fasthttp could not parse (oversized body or
+// headers, malformed HTTP, timeouts) with the JSON error shape.
+func (e *Engine) transportError(ctx *fasthttp.RequestCtx, err error) {
+	var tooBig *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		writeError(ctx, &Error{Status: 413, Code: codeTooLarge, Message: fmt.Sprintf("request body exceeds server.max_body_bytes (%d bytes)", e.cfg.Load().Server.MaxBodyBytes)})
+	case errors.As(err, &tooBig):
+		writeError(ctx, &Error{Status: 413, Code: codeTooLarge, Message: fmt.Sprintf("request headers exceed server.max_header_bytes (%d bytes)", e.cfg.Load().Server.MaxHeaderBytes)})
+	default:
+		var netErr net.Error
+		if errors.As(err, &netErr) && netErr.Timeout() {
+			writeError(ctx, &Error{Status: 408, Code: codeBadRequest, Message: "request not received within server.read_timeout"})
+			return
+		}
+		writeError(ctx, errBadRequest("malformed HTTP request: "+err.Error()))
+	}
+	ctx.SetConnectionClose()
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Debug(fmt.Sprintf(format, args...), "component", "fasthttp")
+}
+
+// since is how long a request has run, from fasthttp's request start.
+func since(ctx *fasthttp.RequestCtx) time.Duration { return time.Since(ctx.Time()) }

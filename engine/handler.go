@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/valyala/fasthttp"
+)
+
+// request is the per-request scratch state, pooled. It must not be kept
+// after the handler returns: its byte slices point into the RequestCtx.
+type request struct {
+	ctx    *fasthttp.RequestCtx
+	st     *state
+	ep     *endpoint
+	params pathParams
+	buf    []byte // scratch for keys and header values
+}
+
+var requestPool = sync.Pool{New: func() any { return &request{buf: make([]byte, 0, 256)} }}
+
+func acquireRequest(ctx *fasthttp.RequestCtx, st *state) *request {
+	r := requestPool.Get().(*request)
+	r.ctx, r.st = ctx, st
+	return r
+}
+
+// maxPooledBuf keeps one odd request's scratch from staying in the pool.
+const maxPooledBuf = 64 << 10
+
+func releaseRequest(r *request) {
+	r.ctx, r.st, r.ep = nil, nil, nil
+	r.params.n = 0
+	if cap(r.buf) > maxPooledBuf {
+		r.buf = make([]byte, 0, 256)
+	}
+	r.buf = r.buf[:0]
+	requestPool.Put(r)
+}
+
+var (
+	contentTypeJSON = []byte("application/json")
+	endpointUnknown = "unmatched"
+)
+
+// handle is the outermost fasthttp handler: route, serve, map errors once,
+// observe metrics. It is the one place that recovers panics, because
+// fasthttp recovers none and a panic would take the process down.
+func (e *Engine) handle(ctx *fasthttp.RequestCtx) {
+	st := e.state.Load()
+	r := acquireRequest(ctx, st)
+	defer e.finish(r)
+	ep, res := st.router.lookup(ctx.Method(), ctx.Path(), &r.params)
+	switch res {
+	case lookupNoPath:
+		writeError(ctx, errNotFound("no route for "+string(ctx.Path())))
+		return
+	case lookupNoMethod:
+		allow := st.router.allowed(ctx.Path())
+		sort.Strings(allow)
+		ctx.Response.Header.Set(fasthttp.HeaderAllow, strings.Join(allow, ", "))
+		writeError(ctx, &Error{Status: 405, Code: codeMethodNotAllowed, Message: string(ctx.Method()) + " is not allowed here; allowed: " + strings.Join(allow, ", ")})
+		return
+	}
+	r.ep = ep
+	if err := ep.serve(r); err != nil {
+		e.fail(r, err)
+	}
+}
+
+// finish recovers a panic into a 500, records the request's metrics and
+// releases the scratch state.
+func (e *Engine) finish(r *request) {
+	if p := recover(); p != nil {
+		e.log.Error("BUG: panic while serving a request", "panic", p, "path", string(r.ctx.Path()), "stack", string(debug.Stack()))
+		writeError(r.ctx, errInternal())
+		r.ctx.SetConnectionClose()
+	}
+	e.metrics.observe(r.ep, r.ctx)
+	releaseRequest(r)
+}
+
+// fail answers err in the JSON error shape; unclassified errors are logged
+// here (the client sees only "internal").
+func (e *Engine) fail(r *request, err error) {
+	he := errorFrom(err)
+	if he.Status == 500 {
+		e.log.Error("request failed", "endpoint", r.ep.name, "err", err)
+	}
+	writeError(r.ctx, he)
+}

@@ -1,0 +1,80 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/pgfast/pgfast/config"
+)
+
+// oldStateGrace is how long a replaced state's pools stay open after a
+// reload, so requests that loaded the old state finish on it.
+const oldStateGrace = 30 * time.Second
+
+// Reload builds a new state from a fresh config (Options.Load), preparing
+// every route aside, and swaps it in atomically. On any error the running
+// state keeps serving and the error says why the new config was refused.
+func (e *Engine) Reload(ctx context.Context) error {
+	if e.load == nil {
+		return errors.New("engine: reload needs a config source (pgfast was started without a config file)")
+	}
+	cfg, err := e.load()
+	if err != nil {
+		return fmt.Errorf("cannot load new config: %w", err)
+	}
+	return e.ReloadConfig(ctx, cfg)
+}
+
+// ReloadConfig is Reload with the config given.
+func (e *Engine) ReloadConfig(ctx context.Context, cfg *config.Config) error {
+	e.reload.Lock()
+	defer e.reload.Unlock()
+	prev := e.state.Load()
+	next, err := buildState(ctx, e, cfg, prev)
+	if err != nil {
+		return err
+	}
+	e.cfg.Store(cfg)
+	e.state.Store(next)
+	e.log.Info("config reloaded", "routes", len(cfg.Routes), "accounts", len(cfg.Accounts))
+	// Pools the new state did not take over close after the grace period.
+	go func() {
+		time.Sleep(oldStateGrace)
+		prev.closeExcept(next)
+	}()
+	return nil
+}
+
+// reusable says whether a database of the previous state can serve the new
+// config unchanged: same settings, so the same pool.
+func reusable(prev *state, name string, dc *config.Database) *database {
+	if prev == nil {
+		return nil
+	}
+	old := prev.dbs[name]
+	if old == nil || !reflect.DeepEqual(old.cfg, *dc) {
+		return nil
+	}
+	return old
+}
+
+// Check compiles cfg against its databases without serving: every pool
+// connects and every route's SQL is prepared. It is `pgfast check`.
+func Check(ctx context.Context, cfg *config.Config) error {
+	e := &Engine{log: discardLogger()}
+	e.metrics = newMetrics(e)
+	st, err := buildState(ctx, e, cfg, nil)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	for name, db := range st.dbs {
+		if err := db.pool.Ping(ctx); err != nil {
+			return fmt.Errorf("databases.%s: cannot connect: %w", name, err)
+		}
+	}
+	return nil
+}

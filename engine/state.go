@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/pgfast/pgfast/config"
+	"github.com/pgfast/pgfast/pool"
+)
+
+// state is everything a request reads that a reload may replace: the route
+// table and the databases. Requests load it once through an atomic pointer,
+// so a reload swaps it whole and a request never sees half of two configs.
+type state struct {
+	cfg    *config.Config
+	router router[*endpoint]
+	dbs    map[string]*database
+}
+
+// database is one entry of the config's databases: its pool.
+type database struct {
+	name string
+	cfg  config.Database // what the pool was built from, to reuse it on reload
+	pool *pool.Pool
+}
+
+// endpoint is what a (method, path) resolves to.
+type endpoint struct {
+	// name labels metrics and logs: a route's name, or the built-in's path.
+	name  string
+	serve func(*request) error
+	// metrics is the endpoint's per-status histogram cache.
+	metrics *endpointMetrics
+}
+
+// buildState opens what cfg needs and compiles the route table. prev, on
+// reload, offers pools that can be kept.
+func buildState(ctx context.Context, e *Engine, cfg *config.Config, prev *state) (*state, error) {
+	st := &state{cfg: cfg, dbs: map[string]*database{}}
+	names := make([]string, 0, len(cfg.Databases))
+	for name := range cfg.Databases {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		db := reusable(prev, name, cfg.Databases[name])
+		var err error
+		if db == nil {
+			db, err = openDatabase(ctx, e, name, cfg.Databases[name])
+		}
+		if err != nil {
+			st.closeExcept(prev)
+			st.close()
+			return nil, err
+		}
+		st.dbs[name] = db
+	}
+	if err := st.addBuiltins(e); err != nil {
+		st.closeExcept(prev)
+		return nil, err
+	}
+	return st, nil
+}
+
+func openDatabase(ctx context.Context, e *Engine, name string, dc *config.Database) (*database, error) {
+	p, err := pool.New(ctx, poolOptions(name, dc, e))
+	if err != nil {
+		return nil, fmt.Errorf("databases.%s: %w", name, err)
+	}
+	return &database{name: name, cfg: *dc, pool: p}, nil
+}
+
+func (st *state) add(e *Engine, method, path, name string, serve func(*request) error) error {
+	ep := &endpoint{name: name, serve: serve, metrics: e.metrics.endpoint(name)}
+	_, err := st.router.add(method, path, ep)
+	return err
+}
+
+// mainDB is the default database ("main"), or nil when none is configured.
+func (st *state) mainDB() *database { return st.dbs["main"] }
+
+func (st *state) close() { st.closeExcept(nil) }
+
+// closeExcept closes the pools of st that keep is not using.
+func (st *state) closeExcept(keep *state) {
+	for name, db := range st.dbs {
+		if keep != nil && keep.dbs[name] == db {
+			continue
+		}
+		db.pool.Close()
+	}
+}

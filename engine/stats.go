@@ -1,0 +1,71 @@
+package engine
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pgfast/pgfast/pool"
+)
+
+// Stats is the JSON of GET /admin/stats: the same numbers /metrics exports.
+type Stats struct {
+	Pools map[string]pool.Stats `json:"pools"`
+}
+
+// Stats takes a snapshot of every package's counters.
+func (e *Engine) Stats() Stats {
+	st := e.state.Load()
+	s := Stats{Pools: map[string]pool.Stats{}}
+	for name, db := range st.dbs {
+		s.Pools[name] = db.pool.Stats()
+	}
+	return s
+}
+
+var (
+	descPoolMax        = prometheus.NewDesc("pgfast_pool_max_conns", "Pool size.", []string{"pool"}, nil)
+	descPoolInUse      = prometheus.NewDesc("pgfast_pool_in_use", "Connections acquired now.", []string{"pool"}, nil)
+	descPoolIdle       = prometheus.NewDesc("pgfast_pool_idle", "Idle connections now.", []string{"pool"}, nil)
+	descPoolAcquire    = prometheus.NewDesc("pgfast_pool_acquire_total", "Connection acquires.", []string{"pool"}, nil)
+	descPoolEmpty      = prometheus.NewDesc("pgfast_pool_empty_acquire_total", "Acquires that had to wait for a connection.", []string{"pool"}, nil)
+	descPoolWait       = prometheus.NewDesc("pgfast_pool_acquire_wait_seconds_total", "Time spent waiting to acquire.", []string{"pool"}, nil)
+	descPoolRejected   = prometheus.NewDesc("pgfast_pool_rejected_total", "Requests refused with 503 because the gate stayed full for acquire_timeout.", []string{"pool"}, nil)
+	descPoolSlow       = prometheus.NewDesc("pgfast_pool_slow_queries_total", "Queries slower than the database's slow_query.", []string{"pool"}, nil)
+	descPoolQueries    = prometheus.NewDesc("pgfast_pool_queries_total", "Queries run.", []string{"pool"}, nil)
+	descPoolQueryEMA   = prometheus.NewDesc("pgfast_pool_query_seconds_ema", "Moving average of query time.", []string{"pool"}, nil)
+	descPoolGateWaitng = prometheus.NewDesc("pgfast_pool_gate_waiting", "Requests waiting at the gate now.", []string{"pool"}, nil)
+)
+
+// statsCollector renders Stats() snapshots at scrape time.
+type statsCollector struct{ e *Engine }
+
+func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descPoolMax, descPoolInUse, descPoolIdle, descPoolAcquire, descPoolEmpty,
+		descPoolWait, descPoolRejected, descPoolSlow, descPoolQueries, descPoolQueryEMA, descPoolGateWaitng} {
+		ch <- d
+	}
+}
+
+func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.e.state.Load()
+	if st == nil {
+		return
+	}
+	for name, db := range st.dbs {
+		s := db.pool.Stats()
+		g := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, name) }
+		cnt := func(d *prometheus.Desc, v float64) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, name)
+		}
+		g(descPoolMax, float64(s.MaxConns))
+		g(descPoolInUse, float64(s.InUse))
+		g(descPoolIdle, float64(s.Idle))
+		cnt(descPoolAcquire, float64(s.AcquireCount))
+		cnt(descPoolEmpty, float64(s.EmptyAcquireCount))
+		cnt(descPoolWait, s.AcquireWait.Seconds())
+		cnt(descPoolRejected, float64(s.GateRejected))
+		cnt(descPoolSlow, float64(s.SlowQueries))
+		cnt(descPoolQueries, float64(s.Queries))
+		g(descPoolQueryEMA, s.QueryEMA.Seconds())
+		g(descPoolGateWaitng, float64(s.GateWaiting))
+	}
+}
