@@ -164,4 +164,3 @@ func TestFindBinariesNamesMakeDeps(t *testing.T) {
 		t.Fatalf("got %q; want it to mention %q", err, want)
 	}
 }
-

@@ -52,7 +52,9 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for name, db := range st.dbs {
 		s := db.pool.Stats()
-		g := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, name) }
+		g := func(d *prometheus.Desc, v float64) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, name)
+		}
 		cnt := func(d *prometheus.Desc, v float64) {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, name)
 		}

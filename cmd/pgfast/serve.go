@@ -218,4 +218,3 @@ func printExamples(w io.Writer, addr net.Addr, admin string, cfg *config.Config)
 	b.WriteString("\nCtrl-C stops pgfast and the embedded PostgreSQL; data persists in " + cfg.DataDir + "\n\n")
 	io.WriteString(w, b.String())
 }
-
