@@ -22,6 +22,9 @@ func (st *state) addBuiltins(e *Engine) error {
 		{"GET", "/ping", servePing},
 		{"GET", "/health", serveHealth},
 		{"GET", "/ready", serveReady},
+		{"POST", "/v1/query", e.serveQuery},
+		{"POST", "/v1/batch", e.serveBatch},
+		{"GET", "/v1/account", e.serveAccount},
 	} {
 		if err := st.add(e, b.method, b.path, b.path, b.serve); err != nil {
 			return err

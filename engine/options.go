@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/pgfast/pgfast/config"
 	"github.com/pgfast/pgfast/pool"
 )
@@ -16,10 +18,18 @@ func poolOptions(name string, dc *config.Database, e *Engine) pool.Options {
 		AcquireTimeout:       dc.AcquireTimeout.Std(),
 		StatementTimeout:     dc.StatementTimeout.Std(),
 		ConnectTimeout:       dc.ConnectTimeout.Std(),
-		SlowQuery:            dc.SlowQuery.Std(),
+		SlowQuery:            slowQuery(dc.SlowQuery),
 		ApplicationName:      dc.ApplicationName,
 		Settings:             dc.Settings,
 		DescribeOnly:         dc.StatementCache == "describe",
 		Logger:               e.log.With("database", name),
 	}
+}
+
+// slowQuery maps the config's "0 = off" onto pool's "negative = off".
+func slowQuery(d config.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d.Std()
 }

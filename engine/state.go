@@ -7,15 +7,17 @@ import (
 
 	"github.com/pgfast/pgfast/config"
 	"github.com/pgfast/pgfast/pool"
+	"github.com/pgfast/pgfast/rowcodec"
 )
 
 // state is everything a request reads that a reload may replace: the route
 // table and the databases. Requests load it once through an atomic pointer,
 // so a reload swaps it whole and a request never sees half of two configs.
 type state struct {
-	cfg    *config.Config
-	router router[*endpoint]
-	dbs    map[string]*database
+	cfg      *config.Config
+	router   router[*endpoint]
+	dbs      map[string]*database
+	accounts map[[32]byte]*account // by SHA-256 of the token
 }
 
 // database is one entry of the config's databases: its pool.
@@ -23,6 +25,9 @@ type database struct {
 	name string
 	cfg  config.Database // what the pool was built from, to reuse it on reload
 	pool *pool.Pool
+	// types resolves the database's enums, composites and domains for
+	// rowcodec; shared by every pool on the database, kept across reloads.
+	types *rowcodec.Types
 }
 
 // endpoint is what a (method, path) resolves to.
@@ -37,7 +42,7 @@ type endpoint struct {
 // buildState opens what cfg needs and compiles the route table. prev, on
 // reload, offers pools that can be kept.
 func buildState(ctx context.Context, e *Engine, cfg *config.Config, prev *state) (*state, error) {
-	st := &state{cfg: cfg, dbs: map[string]*database{}}
+	st := &state{cfg: cfg, dbs: map[string]*database{}, accounts: map[[32]byte]*account{}}
 	names := make([]string, 0, len(cfg.Databases))
 	for name := range cfg.Databases {
 		names = append(names, name)
@@ -56,6 +61,14 @@ func buildState(ctx context.Context, e *Engine, cfg *config.Config, prev *state)
 		}
 		st.dbs[name] = db
 	}
+	for i := range cfg.Accounts {
+		acc, err := buildAccount(ctx, e, st, prev, &cfg.Accounts[i])
+		if err != nil {
+			st.closeExcept(prev)
+			return nil, err
+		}
+		st.accounts[acc.tokenHash] = acc
+	}
 	if err := st.addBuiltins(e); err != nil {
 		st.closeExcept(prev)
 		return nil, err
@@ -68,7 +81,7 @@ func openDatabase(ctx context.Context, e *Engine, name string, dc *config.Databa
 	if err != nil {
 		return nil, fmt.Errorf("databases.%s: %w", name, err)
 	}
-	return &database{name: name, cfg: *dc, pool: p}, nil
+	return &database{name: name, cfg: *dc, pool: p, types: rowcodec.NewTypes()}, nil
 }
 
 func (st *state) add(e *Engine, method, path, name string, serve func(*request) error) error {
@@ -89,5 +102,11 @@ func (st *state) closeExcept(keep *state) {
 			continue
 		}
 		db.pool.Close()
+	}
+	for h, acc := range st.accounts {
+		if keep != nil && keep.accounts[h] != nil && keep.accounts[h].pool == acc.pool {
+			continue
+		}
+		acc.pool.Close()
 	}
 }

@@ -16,14 +16,16 @@ type Op uint8
 
 // The operations an account may be allowed.
 const (
+	// OpUnknown is text that starts with no SQL command keyword; it is not
+	// valid SQL, and PostgreSQL's parser says why.
 	OpUnknown Op = iota
 	OpSelect
 	OpInsert
 	OpUpdate
 	OpDelete
 	OpDDL
-	// OpOther is anything else: SET, COPY, BEGIN, CALL, DO, LISTEN, VACUUM…
-	// Only an account allowed ALL may run it.
+	// OpOther is a utility command: SET, COPY, BEGIN, CALL, DO, LISTEN,
+	// VACUUM… Only an account allowed ALL may run it.
 	OpOther
 )
 
@@ -158,7 +160,22 @@ func classify(toks []token) (Op, []Op) {
 	if ddlKeywords[kw] {
 		return OpDDL, []Op{OpDDL}
 	}
-	return OpOther, []Op{OpOther}
+	if otherKeywords[kw] {
+		return OpOther, []Op{OpOther}
+	}
+	// Not a command PostgreSQL knows: the server will answer with a syntax
+	// error, which the caller gets by preparing (never executing) it.
+	return OpUnknown, []Op{OpUnknown}
+}
+
+// otherKeywords start PostgreSQL's utility commands that are neither
+// queries, DML nor DDL.
+var otherKeywords = map[string]bool{
+	"SET": true, "RESET": true, "COPY": true, "BEGIN": true, "START": true, "COMMIT": true, "END": true,
+	"ROLLBACK": true, "ABORT": true, "SAVEPOINT": true, "RELEASE": true, "CALL": true, "DO": true,
+	"LISTEN": true, "NOTIFY": true, "UNLISTEN": true, "VACUUM": true, "ANALYZE": true, "ANALYSE": true,
+	"LOCK": true, "PREPARE": true, "EXECUTE": true, "DEALLOCATE": true, "DISCARD": true, "FETCH": true,
+	"MOVE": true, "CLOSE": true, "DECLARE": true, "CHECKPOINT": true, "LOAD": true, "REASSIGN": true,
 }
 
 // classifyWith finds writes inside a WITH query: any INSERT, UPDATE, DELETE

@@ -55,6 +55,7 @@ func TestClassify(t *testing.T) {
 	f("SELECT 1; DELETE FROM t", OpSelect, 2)
 	f("SELECT 1;;", OpSelect, 1)
 	f("select 1; select 2", OpSelect, 2)
+	f("SELEC 1", OpUnknown, 1)
 	f("", OpUnknown, 0)
 	f(" -- only a comment", OpUnknown, 0)
 }

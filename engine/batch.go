@@ -1,0 +1,241 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgfast/pgfast/rowcodec"
+	"github.com/pgfast/pgfast/sqlclass"
+)
+
+// maxBatchQueries bounds one /v1/batch request (DESIGN §4).
+const maxBatchQueries = 1000
+
+type batchQuery struct {
+	Query  string `json:"query"`
+	Params []any  `json:"params"`
+}
+
+type batchRequest struct {
+	Queries     []batchQuery `json:"queries"`
+	Transaction bool         `json:"transaction"`
+	Database    string       `json:"database"`
+	Format      string       `json:"format"`
+}
+
+// serveBatch runs up to 1000 statements in one pipelined round trip (plus
+// one more, pipelined too, to prepare statements this connection has not
+// seen). transaction:false gives every statement its own Sync, so each is
+// its own implicit transaction and one failure touches no other;
+// transaction:true sends a single Sync, so PostgreSQL runs them as one
+// implicit transaction: all committed, or none.
+func (e *Engine) serveBatch(r *request) error {
+	acc, err := r.st.authenticate(r)
+	if err != nil {
+		return err
+	}
+	var b batchRequest
+	if err := decodeJSON(r.ctx.PostBody(), &b); err != nil {
+		return err
+	}
+	switch n := len(b.Queries); {
+	case n == 0:
+		return errBadRequest("queries is empty")
+	case n > maxBatchQueries:
+		return errBadRequest(fmt.Sprintf("a batch holds at most %d queries; got %d", maxBatchQueries, n))
+	}
+	if err := checkRequestShape(acc, b.Database, b.Format); err != nil {
+		return err
+	}
+	start := time.Now()
+	n := len(b.Queries)
+	errs := make([]error, n)
+	sqls := make([]string, n)
+	for i, q := range b.Queries {
+		sqls[i] = q.Query
+		if _, err := checkStatement(acc, q.Query); err != nil {
+			if b.Transaction {
+				e.auditQuery(acc, q.Query, q.Params, 0, 0, err)
+				return withIndex(err, i)
+			}
+			errs[i] = err
+		}
+	}
+	ctx, cancel := queryContext(acc)
+	defer cancel()
+	conn, err := acc.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	stop := watchDisconnect(r.ctx, cancel)
+	defer stop()
+	pc := conn.PgConn()
+
+	// Round trip 1 (only for statements new to this connection).
+	sds := make([]*pgconn.StatementDescription, n)
+	prepErrs := make([]error, n)
+	if err := describeAll(ctx, pc, sqls, sds, prepErrs); err != nil {
+		return err
+	}
+	types := acc.db.types
+	params := make([][][]byte, n)
+	formats := make([][]int16, n)
+	for i, q := range b.Queries {
+		if errs[i] == nil {
+			errs[i] = prepErrs[i]
+		}
+		if errs[i] != nil {
+			continue
+		}
+		sd := sds[i]
+		if class, _ := sqlclass.Classify(q.Query); class.Op == sqlclass.OpUnknown {
+			errs[i] = errForbidden("statement kind not recognised; it is not run")
+			continue
+		}
+		if params[i], errs[i] = encodeParams(nil, q.Params, sd.ParamOIDs); errs[i] != nil {
+			continue
+		}
+		oids := make([]uint32, len(sd.Fields))
+		for j, f := range sd.Fields {
+			oids[j] = f.DataTypeOID
+		}
+		if err := types.Load(ctx, pc, oids...); err != nil {
+			return fmt.Errorf("cannot load column types: %w", err)
+		}
+		formats[i] = types.Formats(nil, oids)
+	}
+	if b.Transaction {
+		for i, err := range errs {
+			if err != nil {
+				e.auditQuery(acc, sqls[i], b.Queries[i].Params, time.Since(start), 0, err)
+				return withIndex(err, i)
+			}
+		}
+	}
+
+	// Round trip 2: every statement, pipelined.
+	p := pc.StartPipeline(ctx)
+	var sent []int
+	for i := range b.Queries {
+		if errs[i] != nil {
+			continue
+		}
+		p.SendQueryStatement(sds[i], params[i], nil, formats[i])
+		sent = append(sent, i)
+		if !b.Transaction {
+			p.SendPipelineSync()
+		}
+	}
+	if b.Transaction {
+		p.SendPipelineSync()
+	}
+	if err := p.Flush(); err != nil {
+		p.Close()
+		return err
+	}
+	out := r.ctx.Response.Body()[:0]
+	out = append(out, `{"results":[`...)
+	results := make([][]byte, n)
+	rowsOf := make([]int64, n)
+	opts := sessionOptions(pc, types)
+	plans := map[*pgconn.StatementDescription]*rowcodec.Plan{}
+	next := 0 // index into sent of the next query result expected
+	for {
+		res, err := p.GetResults()
+		if res == nil && err == nil {
+			break // pipeline drained
+		}
+		if err != nil {
+			var pgErr *pgconn.PgError
+			if !errors.As(err, &pgErr) {
+				p.Close()
+				return err
+			}
+			if next < len(sent) {
+				errs[sent[next]] = err
+				next++
+			}
+			continue
+		}
+		switch res := res.(type) {
+		case *pgconn.PipelineSync:
+			if b.Transaction {
+				// Statements after a failure were skipped until the Sync.
+				for ; next < len(sent); next++ {
+					errs[sent[next]] = errSkipped
+				}
+			}
+		case *pgconn.ResultReader:
+			i := sent[next]
+			next++
+			plan := plans[sds[i]]
+			if plan == nil {
+				if plan, err = rowcodec.NewPlan(res.FieldDescriptions(), opts); err != nil {
+					res.Close()
+					errs[i] = err
+					continue
+				}
+				plans[sds[i]] = plan
+			}
+			rs := resultSet{plan: plan, asArray: b.Format == "array", maxRows: acc.cfg.MaxRows}
+			buf := rs.appendHead(nil)
+			for res.NextRow() && errs[i] == nil {
+				buf, _, errs[i] = rs.appendRow(buf, res.Values())
+			}
+			if _, err := res.Close(); err != nil && errs[i] == nil {
+				errs[i] = err
+			}
+			results[i] = append(rs.appendTail(buf), '}')
+			rowsOf[i] = rs.rows
+		}
+	}
+	if err := p.Close(); err != nil {
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) {
+			return err
+		}
+	}
+	d := time.Since(start)
+	acc.pool.Observe(d)
+	for i, q := range b.Queries {
+		e.auditQuery(acc, q.Query, q.Params, d, rowsOf[i], errs[i])
+	}
+	if b.Transaction {
+		for i, err := range errs {
+			if err != nil && err != errSkipped {
+				return withIndex(err, i)
+			}
+		}
+	}
+	for i := range b.Queries {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		if errs[i] != nil {
+			out = appendErrorBody(out, errorFrom(errs[i]))
+			continue
+		}
+		out = append(out, results[i]...)
+	}
+	out = append(out, ']')
+	out = appendDurationMS(out, d)
+	out = append(out, '}')
+	r.ctx.SetContentTypeBytes(contentTypeJSON)
+	r.ctx.Response.SetBodyRaw(out)
+	return nil
+}
+
+// errSkipped marks statements of a failed transactional batch that the
+// server never ran.
+var errSkipped = errors.New("engine: skipped after an earlier failure in the transaction")
+
+// withIndex attaches a batch position to an error.
+func withIndex(err error, i int) *Error {
+	he := *errorFrom(err)
+	he.Index = &i
+	return &he
+}

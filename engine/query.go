@@ -1,0 +1,270 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	json "github.com/goccy/go-json"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgfast/pgfast/pool"
+	"github.com/pgfast/pgfast/rowcodec"
+	"github.com/pgfast/pgfast/sqlclass"
+)
+
+// queryRequest is the body of POST /v1/query (pg-api's shape).
+type queryRequest struct {
+	Query    string `json:"query"`
+	Params   []any  `json:"params"`
+	Database string `json:"database"`
+	Format   string `json:"format"`
+}
+
+// decodeJSON parses a request body strictly enough to reject what is not
+// JSON, keeping numbers as their decimal text (json.Number) so that
+// 12345678901234567890 reaches PostgreSQL with every digit.
+func decodeJSON(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return errBadRequest("request body is empty; want a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return errBadRequest("request body is not valid JSON: " + err.Error())
+	}
+	if dec.More() {
+		return errBadRequest("request body holds more than one JSON value")
+	}
+	return nil
+}
+
+// checkStatement applies the cheap layer of the account's permissions: one
+// statement, and an operation the account is allowed. PostgreSQL (read-only
+// sessions, the account's role) enforces the rest.
+func checkStatement(acc *account, sql string) (sqlclass.Statement, error) {
+	st, err := sqlclass.Classify(sql)
+	if err != nil {
+		return st, errBadRequest("cannot parse query: " + err.Error())
+	}
+	switch {
+	case st.Statements == 0:
+		return st, errBadRequest("query is empty")
+	case st.Statements > 1:
+		return st, errBadRequest(fmt.Sprintf("query holds %d statements; send one statement per query (use /v1/batch for several)", st.Statements))
+	}
+	if st.Op == sqlclass.OpUnknown {
+		// Not a SQL command: preparing it (never running it) gets
+		// PostgreSQL's own syntax error, with its position.
+		return st, nil
+	}
+	if op, ok := acc.allows(st.Ops); !ok {
+		return st, errForbidden(fmt.Sprintf("operation %s is not allowed for account %s (allowed_operations: %v)", op, acc.cfg.ID, acc.cfg.AllowedOperations))
+	}
+	return st, nil
+}
+
+func (e *Engine) serveQuery(r *request) error {
+	acc, err := r.st.authenticate(r)
+	if err != nil {
+		return err
+	}
+	var q queryRequest
+	if err := decodeJSON(r.ctx.PostBody(), &q); err != nil {
+		return err
+	}
+	if err := checkRequestShape(acc, q.Database, q.Format); err != nil {
+		return err
+	}
+	class, err := checkStatement(acc, q.Query)
+	if err != nil {
+		e.auditQuery(acc, q.Query, q.Params, 0, 0, err)
+		return err
+	}
+	start := time.Now()
+	qctx, cancel := queryContext(acc)
+	conn, err := acc.pool.Acquire(qctx)
+	if err != nil {
+		cancel()
+		e.auditQuery(acc, q.Query, q.Params, time.Since(start), 0, err)
+		return err
+	}
+	stopWatch := watchDisconnect(r.ctx, cancel)
+	run := &queryRun{e: e, acc: acc, conn: conn, cancel: cancel, stopWatch: stopWatch, q: q, start: start, ctx: qctx, class: class.Op}
+	body, done, err := run.begin(r.ctx.Response.Body()[:0])
+	if err != nil {
+		run.finish(err)
+		return err
+	}
+	r.ctx.SetContentTypeBytes(contentTypeJSON)
+	if done {
+		r.ctx.Response.SetBodyRaw(body)
+		run.finish(nil)
+		return nil
+	}
+	// The result is larger than the stream threshold: send what is encoded
+	// so far and keep reading rows while the body streams (chunked), so
+	// memory stays bounded whatever the result size.
+	run.buf, run.spare = body, body
+	r.ctx.Response.SetBodyStream(run, -1)
+	return nil
+}
+
+// checkRequestShape validates the optional database and format fields.
+func checkRequestShape(acc *account, database, format string) error {
+	if database != "" && database != acc.db.name {
+		return errForbidden(fmt.Sprintf("account %s may only query database %q", acc.cfg.ID, acc.db.name))
+	}
+	switch format {
+	case "", "object", "array":
+		return nil
+	}
+	return errBadRequest(fmt.Sprintf("format %q is not supported; use \"object\" (default) or \"array\"", format))
+}
+
+// queryContext bounds a query by the account's timeout plus a margin: the
+// server's statement_timeout fires first (504 with SQLSTATE 57014); the
+// context is the backstop for a server that does not answer at all.
+func queryContext(acc *account) (context.Context, context.CancelFunc) {
+	if t := acc.poolCfg.StatementTimeout; t > 0 {
+		return context.WithTimeout(context.Background(), t+2*time.Second)
+	}
+	return context.WithCancel(context.Background())
+}
+
+// streamChunk is how much encoded JSON the handler buffers before it
+// switches to a streamed body, and the size of each streamed write.
+const streamChunk = 256 << 10
+
+// queryRun is one /v1/query execution, which may outlive the handler when
+// its body streams.
+type queryRun struct {
+	e         *Engine
+	acc       *account
+	conn      *pool.Conn
+	ctx       context.Context
+	cancel    context.CancelFunc
+	stopWatch func()
+	q         queryRequest
+	class     sqlclass.Op
+	start     time.Time
+	rs        resultSet
+	rr        *pgconn.ResultReader
+	buf       []byte // encoded, not yet sent
+	spare     []byte // buf's backing array, reused for the next chunk
+	done      bool
+	err       error
+}
+
+// begin prepares (or finds) the statement, binds the params, starts the
+// result and encodes rows until the result ends or streamChunk bytes are
+// buffered.
+func (run *queryRun) begin(dst []byte) ([]byte, bool, error) {
+	pc := run.conn.PgConn()
+	sd, err := describe(run.ctx, pc, run.q.Query)
+	if err != nil {
+		return nil, false, err
+	}
+	if run.class == sqlclass.OpUnknown {
+		return nil, false, errForbidden("statement kind not recognised; it is not run")
+	}
+	params, err := encodeParams(make([][]byte, 0, len(sd.ParamOIDs)), run.q.Params, sd.ParamOIDs)
+	if err != nil {
+		return nil, false, err
+	}
+	types := run.acc.db.types
+	oids := make([]uint32, len(sd.Fields))
+	for i, f := range sd.Fields {
+		oids[i] = f.DataTypeOID
+	}
+	if err := types.Load(run.ctx, pc, oids...); err != nil {
+		return nil, false, fmt.Errorf("cannot load column types: %w", err)
+	}
+	formats := types.Formats(make([]int16, 0, len(oids)), oids)
+	run.rr = pc.ExecPrepared(run.ctx, sd.Name, params, nil, formats)
+	plan, err := rowcodec.NewPlan(run.rr.FieldDescriptions(), sessionOptions(pc, types))
+	if err != nil {
+		return nil, false, err
+	}
+	run.rs = resultSet{plan: plan, asArray: run.q.Format == "array", maxRows: run.acc.cfg.MaxRows}
+	dst = run.rs.appendHead(dst)
+	return run.pump(dst, streamChunk)
+}
+
+// pump encodes rows into dst until the result ends (done) or dst holds
+// limit bytes. Past max_rows the remaining rows are read and dropped: the
+// statement must complete for the connection to be reusable, and its
+// statement_timeout bounds the cost.
+func (run *queryRun) pump(dst []byte, limit int) ([]byte, bool, error) {
+	for run.rr.NextRow() {
+		var err error
+		var kept bool
+		if dst, kept, err = run.rs.appendRow(dst, run.rr.Values()); err != nil {
+			return dst, false, err
+		}
+		_ = kept
+		if len(dst) >= limit {
+			return dst, false, nil
+		}
+	}
+	_, err := run.rr.Close()
+	run.done = true
+	if err != nil {
+		return dst, false, err
+	}
+	dst = run.rs.appendTail(dst)
+	dst = appendDurationMS(dst, time.Since(run.start))
+	return append(dst, '}'), true, nil
+}
+
+// Read makes a large result the response's body stream: fasthttp pulls
+// chunks from it on the connection's goroutine after the handler returned,
+// and each call encodes the next rows. An error after the status went out
+// cannot change it; returning it makes fasthttp drop the connection before
+// the final chunk, so the client sees a truncated body, never a
+// complete-looking one.
+func (run *queryRun) Read(p []byte) (int, error) {
+	for len(run.buf) == 0 {
+		if run.done {
+			return 0, io.EOF
+		}
+		var err error
+		run.buf, run.done, err = run.pump(run.spare[:0], streamChunk)
+		run.spare = run.buf
+		if err != nil {
+			run.err = err
+			run.e.log.Warn("query failed mid-stream; closing the connection", "account", run.acc.cfg.ID, "err", err)
+			return 0, err
+		}
+	}
+	n := copy(p, run.buf)
+	run.buf = run.buf[n:]
+	return n, nil
+}
+
+// Close ends a streamed result: fasthttp calls it once the body is written
+// or the connection failed.
+func (run *queryRun) Close() error {
+	if !run.done && run.err == nil {
+		run.err = errors.New("client went away before the result was sent")
+		run.cancel()
+	}
+	run.finish(run.err)
+	return nil
+}
+
+// finish releases the connection and writes the audit line.
+func (run *queryRun) finish(err error) {
+	if run.rr != nil && !run.done {
+		run.rr.Close()
+	}
+	run.stopWatch()
+	run.cancel()
+	d := time.Since(run.start)
+	run.acc.pool.Observe(d)
+	run.conn.Release()
+	run.e.auditQuery(run.acc, run.q.Query, run.q.Params, d, run.rs.rows, err)
+}

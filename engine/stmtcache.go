@@ -1,0 +1,138 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// stmtCacheSize bounds the statements the raw query API keeps prepared on
+// one connection; past it the cache is emptied (and the statements
+// deallocated) rather than tracked per entry: accounts' ad-hoc SQL must not
+// grow a backend's memory for good.
+const stmtCacheSize = 256
+
+const stmtCacheKey = "pgfast.stmts"
+
+// stmtCache maps SQL text to its prepared, described statement on one
+// connection. It lives in the connection's CustomData, so it dies with it.
+type stmtCache struct {
+	byKey map[string]*pgconn.StatementDescription
+}
+
+func connStmtCache(pc *pgconn.PgConn) *stmtCache {
+	data := pc.CustomData()
+	if c, ok := data[stmtCacheKey].(*stmtCache); ok {
+		return c
+	}
+	c := &stmtCache{byKey: map[string]*pgconn.StatementDescription{}}
+	data[stmtCacheKey] = c
+	return c
+}
+
+func stmtName(sql string) string {
+	return "pgfast_" + strconv.FormatUint(xxhash.Sum64String(sql), 16)
+}
+
+// describe returns the statement for sql, preparing it (one round trip) on
+// a miss.
+func describe(ctx context.Context, pc *pgconn.PgConn, sql string) (*pgconn.StatementDescription, error) {
+	c := connStmtCache(pc)
+	if sd := c.byKey[sql]; sd != nil {
+		return sd, nil
+	}
+	if err := c.makeRoom(ctx, pc, 1); err != nil {
+		return nil, err
+	}
+	sd, err := pc.Prepare(ctx, stmtName(sql), sql, nil)
+	if err != nil {
+		return nil, err
+	}
+	c.byKey[sql] = sd
+	return sd, nil
+}
+
+// describeAll prepares every uncached statement of a batch in one pipelined
+// round trip; each statement has its own Sync, so one that fails to prepare
+// does not spoil the others. errs[i] is statement i's error; the returned
+// error means the connection itself failed.
+func describeAll(ctx context.Context, pc *pgconn.PgConn, sqls []string, sds []*pgconn.StatementDescription, errs []error) error {
+	c := connStmtCache(pc)
+	var todo []string // distinct uncached SQL, in first-seen order
+	seen := map[string]bool{}
+	for _, sql := range sqls {
+		if c.byKey[sql] == nil && !seen[sql] {
+			seen[sql] = true
+			todo = append(todo, sql)
+		}
+	}
+	failed := map[string]error{}
+	if len(todo) > 0 {
+		if err := c.makeRoom(ctx, pc, len(todo)); err != nil {
+			return err
+		}
+		p := pc.StartPipeline(ctx)
+		for _, sql := range todo {
+			p.SendPrepare(stmtName(sql), sql, nil)
+			p.SendPipelineSync()
+		}
+		if err := p.Flush(); err != nil {
+			p.Close()
+			return err
+		}
+		for _, sql := range todo {
+			res, err := p.GetResults()
+			switch {
+			case err != nil:
+				var pgErr *pgconn.PgError
+				if !errors.As(err, &pgErr) {
+					p.Close()
+					return err
+				}
+				failed[sql] = err
+			default:
+				if sd, ok := res.(*pgconn.StatementDescription); ok {
+					// A pipelined Prepare's description comes back without
+					// the statement's name and text.
+					sd.Name, sd.SQL = stmtName(sql), sql
+					c.byKey[sql] = sd
+				}
+			}
+			if res, err := p.GetResults(); err != nil {
+				p.Close()
+				return err
+			} else if _, ok := res.(*pgconn.PipelineSync); !ok {
+				p.Close()
+				return fmt.Errorf("BUG: pipeline out of step: got %T; want a sync", res)
+			}
+		}
+		if err := p.Close(); err != nil {
+			return err
+		}
+	}
+	for i, sql := range sqls {
+		sds[i], errs[i] = c.byKey[sql], failed[sql]
+	}
+	return nil
+}
+
+// makeRoom empties the cache when n more statements would overflow it.
+func (c *stmtCache) makeRoom(ctx context.Context, pc *pgconn.PgConn, n int) error {
+	if len(c.byKey)+n <= stmtCacheSize {
+		return nil
+	}
+	p := pc.StartPipeline(ctx)
+	for sql := range c.byKey {
+		p.SendDeallocate(stmtName(sql))
+	}
+	p.SendPipelineSync()
+	if err := p.Close(); err != nil {
+		return fmt.Errorf("cannot deallocate cached statements: %w", err)
+	}
+	clear(c.byKey)
+	return nil
+}
