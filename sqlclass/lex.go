@@ -22,7 +22,7 @@ type token struct {
 
 // tokens lexes PostgreSQL's SQL dialect closely enough to find statement
 // boundaries and keywords: comments (nested /* */ as PostgreSQL allows),
-// standard and E'' strings, quoted identifiers and dollar quoting are all
+// standard and E” strings, quoted identifiers and dollar quoting are all
 // skipped as units, so a ';' or keyword inside them is never seen.
 // See the "Lexical Structure" chapter of PostgreSQL's documentation.
 func tokens(s string) ([]token, error) {
@@ -151,7 +151,7 @@ func tokens(s string) ([]token, error) {
 }
 
 // skipQuoted returns the index just past the quoted run starting at s[i]
-// (a ' or "). Doubled quotes stay inside; with backslash (E'' strings) a
+// (a ' or "). Doubled quotes stay inside; with backslash (E” strings) a
 // backslash escapes the next byte.
 func skipQuoted(s string, i int, backslash bool) (int, error) {
 	q := s[i]
@@ -173,6 +173,8 @@ func skipQuoted(s string, i int, backslash bool) (int, error) {
 	return 0, ErrUnterminated
 }
 
-func isDigit(c byte) bool      { return c >= '0' && c <= '9' }
-func isIdentStart(c byte) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80 }
-func isIdentChar(c byte) bool  { return isIdentStart(c) || isDigit(c) || c == '$' }
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isIdentStart(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+}
+func isIdentChar(c byte) bool { return isIdentStart(c) || isDigit(c) || c == '$' }
