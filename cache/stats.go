@@ -1,0 +1,92 @@
+package cache
+
+import "sync/atomic"
+
+// counters are the cache's own event counts; ristretto's Metrics supply the rest.
+type counters struct {
+	sets        atomic.Uint64
+	dropped     atomic.Uint64 // Set refused or not taken by ristretto
+	rejected    atomic.Uint64 // taken by Set, then refused by the admission policy
+	unusable    atomic.Uint64 // Get found an entry that was expired or purged
+	auxFound    atomic.Uint64 // internal lookups that ristretto counted as hits
+	auxMissed   atomic.Uint64 // internal lookups that ristretto counted as misses
+	coalesced   atomic.Uint64
+	staleServed atomic.Uint64
+	refreshes   atomic.Uint64
+	fills       atomic.Uint64
+	fillErrors  atomic.Uint64
+	purges      atomic.Uint64
+}
+
+// Stats is a snapshot of a Cache's counters since New; the engine renders it as
+// pgfast_cache_* metrics and in /admin/stats.
+type Stats struct {
+	// Hits and Misses count Get calls (Do calls Get first) by outcome; an expired or
+	// purged entry is a miss.
+	Hits   uint64
+	Misses uint64
+	// Sets counts entries handed to ristretto; DroppedSets those it dropped (a full
+	// buffer, an entry already past its time) or its admission policy refused.
+	Sets        uint64
+	DroppedSets uint64
+	// Evictions counts entries ristretto removed, to make room or because their TTL
+	// (ttl + grace) passed.
+	Evictions uint64
+	// Coalesced counts Do calls that used another caller's fill instead of their own.
+	Coalesced uint64
+	// StaleServed counts expired entries returned by GetStale.
+	StaleServed uint64
+	// Refreshes counts background refreshes started.
+	Refreshes uint64
+	// Fills and FillErrors count fills run by Do and Refresh, and those that failed.
+	Fills      uint64
+	FillErrors uint64
+	// Purges counts PurgeRoute and PurgeAll calls.
+	Purges uint64
+	// CostUsed is the bytes currently charged against MaxCost (MaxBytes).
+	CostUsed int64
+	MaxCost  int64
+}
+
+// HitRatio returns Hits / (Hits + Misses), or 0 before any lookup.
+func (s Stats) HitRatio() float64 {
+	if n := s.Hits + s.Misses; n > 0 {
+		return float64(s.Hits) / float64(n)
+	}
+	return 0
+}
+
+// Stats returns a snapshot of the counters. Counters move while it reads them, so
+// two fields may disagree by the few events that happened in between.
+func (c *Cache) Stats() Stats {
+	// The cache's own counters are read before ristretto's: each internal lookup is
+	// counted by ristretto first, so the subtractions below cannot go negative.
+	unusable := c.st.unusable.Load()
+	auxFound := c.st.auxFound.Load()
+	auxMissed := c.st.auxMissed.Load()
+	m := c.rc.Metrics
+	s := Stats{
+		Hits:        sub(m.Hits(), auxFound+unusable),
+		Misses:      sub(m.Misses(), auxMissed) + unusable,
+		Sets:        c.st.sets.Load(),
+		DroppedSets: c.st.dropped.Load() + c.st.rejected.Load(),
+		Evictions:   m.KeysEvicted(),
+		Coalesced:   c.st.coalesced.Load(),
+		StaleServed: c.st.staleServed.Load(),
+		Refreshes:   c.st.refreshes.Load(),
+		Fills:       c.st.fills.Load(),
+		FillErrors:  c.st.fillErrors.Load(),
+		Purges:      c.st.purges.Load(),
+		MaxCost:     c.rc.MaxCost(),
+	}
+	s.CostUsed = s.MaxCost - c.rc.RemainingCost()
+	return s
+}
+
+// sub returns a - b, or 0 when b is larger.
+func sub(a, b uint64) uint64 {
+	if b > a {
+		return 0
+	}
+	return a - b
+}
