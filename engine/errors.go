@@ -98,7 +98,9 @@ func fromPgError(pe *pgconn.PgError) *Error {
 	case code == "42601", code == "42P01", code == "42703", code == "42883", code == "42P02",
 		code == "42804", code == "42P18", code == "0A000", code == "42P08":
 		e.Status, e.Code = 400, codeBadRequest
-	case code == "42501", code == "25006":
+	case code == "42501", strings.HasPrefix(code, "25"):
+		// 25006 read-only transaction, 25001 read-write mode requested
+		// too late: the session refused what was asked.
 		e.Status, e.Code = 403, codeForbidden
 	case code == "23505", code == "23503", code == "40001", code == "40P01":
 		e.Status, e.Code = 409, codeConflict

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -47,6 +48,12 @@ func startServer(t testing.TB, cfg *config.Config, dbURL string) *testServer {
 	if err != nil {
 		t.Fatalf("engine.New: %v", err)
 	}
+	return serveEngine(t, e)
+}
+
+// serveEngine serves e on free loopback ports until the test ends.
+func serveEngine(t testing.TB, e *Engine) *testServer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -103,11 +110,19 @@ func get(t testing.TB, url string, headers ...string) response {
 func (r response) expect(t testing.TB, status int, bodyContains ...string) {
 	t.Helper()
 	if r.status != status {
-		t.Fatalf("got status %d (body %s); want %d", r.status, r.body, status)
+		t.Fatalf("got status %d (body %s); want %d", r.status, clip(r.body), status)
 	}
 	for _, s := range bodyContains {
 		if !strings.Contains(r.body, s) {
-			t.Fatalf("got body %s; want it to contain %s", r.body, s)
+			t.Fatalf("got body %s; want it to contain %s", clip(r.body), s)
 		}
 	}
+}
+
+// clip shortens a body for a failure message.
+func clip(s string) string {
+	if len(s) <= 600 {
+		return s
+	}
+	return s[:300] + fmt.Sprintf(" …(%d bytes)… ", len(s)-600) + s[len(s)-300:]
 }
