@@ -1,0 +1,443 @@
+// Package config is pgfast's one typed configuration: a YAML (or JSON) file, or pg-api's config
+// directory, overridden by environment variables and then by command-line flags, with env:NAME
+// secrets, defaults and validation. Every problem names its field path, the bad value (never a
+// secret's) and the file line, and unknown keys are errors at any depth.
+//
+// The package holds plain data and imports nothing else of pgfast: the engine maps each section
+// to the options of the package that uses it.
+//
+// Paths in the file that name inputs (auth.jwt.public_keys, server.tls.cert_file and key_file)
+// are relative to the config file's directory; paths that name outputs or state (log.audit,
+// data_dir) are relative to the working directory.
+//
+// Top-level keys that start with "x-" are ignored, as in Compose files: they give YAML anchors a
+// home ("x-cached: &cached {cache: 60s}", then "<<: *cached" in routes). Merge keys are
+// supported; keys written in a map win over merged ones.
+package config
+
+import "time"
+
+// MainDatabase is the name of the default database: routes and accounts that name none use it,
+// PGFAST_DATABASE_URL and --database-url set its url, and when it has no url pgfast serves it
+// from the embedded PostgreSQL under data_dir.
+const MainDatabase = "main"
+
+// AccountDatabasePrefix starts the name of the database an account's inline database_url
+// creates: "account:<id>". Such a database has the default settings, its url is database_url and
+// its max_conns is the account's max_connections. The prefix is reserved: a file cannot use it.
+const AccountDatabasePrefix = "account:"
+
+// Config is a whole pgfast configuration. Load and Parse return it with defaults filled and
+// validated; a Config built in Go should call Validate before use.
+type Config struct {
+	// Server is the public HTTP listener.
+	Server Server `yaml:"server"`
+	// Databases maps a name to a PostgreSQL database. "main" is the default. With no entry at
+	// all, Load adds "main" without a url, which means the embedded PostgreSQL.
+	Databases map[string]*Database `yaml:"databases"`
+	// Accounts are the raw query API's clients, as in pg-api's accounts.json.
+	Accounts []Account `yaml:"accounts"`
+	// Routes are the declared routes: an HTTP method and path mapped to one prepared statement.
+	Routes []Route `yaml:"routes"`
+	// Cache is the result cache of declared routes.
+	Cache Cache `yaml:"cache"`
+	// Limits are the default rate limits and how clients are told apart.
+	Limits Limits `yaml:"limits"`
+	// Auth configures JWT verification (API tokens live in Accounts).
+	Auth Auth `yaml:"auth"`
+	// Log configures the process, access and audit logs.
+	Log Log `yaml:"log"`
+	// DataDir is the embedded PostgreSQL's home (its cluster lives in DataDir/pg). Default
+	// "./.pgfast"; flag --data-dir, env PGFAST_DATA_DIR. Change it to keep the data elsewhere.
+	DataDir string `yaml:"data_dir"`
+
+	// Source is the file or directory the config was loaded from, "" for none; the engine
+	// watches it for reload.
+	Source string `yaml:"-"`
+
+	origin origin // path -> where the value was written, for error messages
+}
+
+// Server configures the public HTTP listener.
+type Server struct {
+	// Addr is the public listen address, host:port. Default ":8580"; flag --addr, env
+	// PGFAST_ADDR or APP__ADDR.
+	Addr string `yaml:"addr"`
+	// AdminAddr is the admin listener (/metrics, /debug/pprof, /admin/*). Default
+	// "127.0.0.1:8581"; "" or "off" disables it (Load stores "off" as ""). Keep it off public
+	// interfaces: it can reload the config and purge the cache.
+	AdminAddr string `yaml:"admin_addr"`
+	// ReadTimeout bounds reading one request, headers and body. Default 10s; 0 means none.
+	ReadTimeout Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds writing one response. Default 10s; 0 means none. Raise it for large
+	// streamed results over slow links.
+	WriteTimeout Duration `yaml:"write_timeout"`
+	// IdleTimeout closes keep-alive connections idle this long. Default 60s; 0 means none.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// ShutdownTimeout is how long a graceful shutdown waits for in-flight requests before
+	// closing connections. Default 30s; must be > 0.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// MaxBodyBytes is the largest request body; bigger ones get 413. Default 1MiB. Raise it
+	// for large /v1/batch requests.
+	MaxBodyBytes ByteSize `yaml:"max_body_bytes"`
+	// MaxHeaderBytes is the largest request head (request line plus headers); it sizes
+	// fasthttp's read buffer. Default 8KiB, at least 1KiB. Raise it for big JWTs or cookies.
+	MaxHeaderBytes ByteSize `yaml:"max_header_bytes"`
+	// MaxConns caps concurrent client connections. Default 10000.
+	MaxConns int `yaml:"max_conns"`
+	// CORS configures cross-origin requests; with no allowed_origins no CORS headers are sent.
+	CORS CORS `yaml:"cors"`
+	// Compression configures gzip and brotli responses.
+	Compression Compression `yaml:"compression"`
+	// TLS serves HTTPS when both files are set.
+	TLS TLS `yaml:"tls"`
+}
+
+// CORS configures Cross-Origin Resource Sharing for browsers.
+type CORS struct {
+	// AllowedOrigins lists origins (scheme://host[:port]) allowed to call the API, or "*" for
+	// any. Default none: no CORS headers.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// AllowedMethods are the methods a preflight allows. Default [GET, POST].
+	AllowedMethods []string `yaml:"allowed_methods"`
+	// AllowedHeaders are the request headers a preflight allows. Default [Authorization,
+	// Content-Type].
+	AllowedHeaders []string `yaml:"allowed_headers"`
+	// ExposeHeaders are response headers scripts may read (RateLimit-Remaining, say).
+	// Default none.
+	ExposeHeaders []string `yaml:"expose_headers"`
+	// AllowCredentials lets browsers send cookies and Authorization. Default false; it cannot
+	// be combined with the "*" origin.
+	AllowCredentials bool `yaml:"allow_credentials"`
+	// MaxAge is how long browsers may cache a preflight answer. Default 10m.
+	MaxAge Duration `yaml:"max_age"`
+}
+
+// Compression configures response compression.
+type Compression struct {
+	// Enabled turns gzip and brotli on for clients that accept them. Default true.
+	Enabled bool `yaml:"enabled"`
+	// MinBytes is the smallest body worth compressing. Default 1024.
+	MinBytes ByteSize `yaml:"min_bytes"`
+	// GzipLevel is 1 (fastest) to 9 (smallest). Default 6.
+	GzipLevel int `yaml:"gzip_level"`
+	// BrotliLevel is 0 (fastest) to 11 (smallest). Default 5; cached bodies are compressed
+	// once, so a higher level costs little on cached routes.
+	BrotliLevel int `yaml:"brotli_level"`
+}
+
+// TLS names a certificate and key; set both or neither.
+type TLS struct {
+	// CertFile is a PEM certificate chain, relative to the config file's directory.
+	CertFile string `yaml:"cert_file"`
+	// KeyFile is the PEM private key, relative to the config file's directory.
+	KeyFile string `yaml:"key_file"`
+}
+
+// Enabled reports whether TLS is configured.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+// Statement cache modes for Database.StatementCache.
+const (
+	StatementCachePrepare  = "prepare"
+	StatementCacheDescribe = "describe"
+)
+
+// Database is one PostgreSQL database and its connection pool.
+type Database struct {
+	// URL is a postgres:// or postgresql:// URL or a key=value DSN. A secret: write
+	// env:NAME to read it from the environment. Empty only for "main", meaning the embedded
+	// PostgreSQL. Env PGFAST_DATABASE_URL or PG__URL and flag --database-url set main's.
+	URL Secret `yaml:"url"`
+	// MaxConns is the pool size. Default 20; env PG__POOL_SIZE sets main's. Keep the sum over
+	// all pgfast instances below the server's max_connections.
+	MaxConns int `yaml:"max_conns"`
+	// MinConns is how many connections the pool keeps open when idle. Default 0.
+	MinConns int `yaml:"min_conns"`
+	// MaxConcurrentQueries is the gate: how many queries may run at once; others wait up to
+	// AcquireTimeout, then get 503. Default 0, which Load replaces with MaxConns; env
+	// PG__MAX_CONNECTIONS sets main's.
+	MaxConcurrentQueries int `yaml:"max_concurrent_queries"`
+	// AcquireTimeout bounds the wait at the gate before a 503. Default 1s; 0 refuses at once.
+	AcquireTimeout Duration `yaml:"acquire_timeout"`
+	// StatementTimeout is PostgreSQL's statement_timeout for this database's queries (504 when
+	// hit). Default 30s; 0 means none. Routes and accounts may set their own.
+	StatementTimeout Duration `yaml:"statement_timeout"`
+	// ConnectTimeout bounds opening one connection. Default 5s.
+	ConnectTimeout Duration `yaml:"connect_timeout"`
+	// SlowQuery logs queries slower than this. Default 500ms; 0 turns it off.
+	SlowQuery Duration `yaml:"slow_query"`
+	// ApplicationName is reported in pg_stat_activity. Default "pgfast".
+	ApplicationName string `yaml:"application_name"`
+	// StatementCache is "prepare" (default: named prepared statements) or "describe" (no named
+	// statements, for PgBouncer in transaction mode).
+	StatementCache string `yaml:"statement_cache"`
+	// Settings are run-time settings every connection gets (work_mem, random_page_cost, …).
+	Settings Settings `yaml:"settings"`
+}
+
+// Account is a client of the raw query API, as in pg-api's accounts.json.
+type Account struct {
+	// ID names the account in logs and metrics; required and unique.
+	ID string `yaml:"id"`
+	// Name is for people.
+	Name string `yaml:"name"`
+	// APIToken is the bearer token. A secret: write env:NAME to read it from the environment.
+	// Set exactly one of APIToken and APITokenSHA256.
+	APIToken Secret `yaml:"api_token"`
+	// APITokenSHA256 is the token's SHA-256 in hex (64 characters), so the file need not hold
+	// the token itself. Load stores it in lower case.
+	APITokenSHA256 string `yaml:"api_token_sha256"`
+	// Database names an entry of databases. Default "main", or "account:<id>" with DatabaseURL.
+	Database string `yaml:"database"`
+	// DatabaseURL gives the account its own database inline, as pg-api does; Load creates
+	// databases["account:<id>"] for it (see AccountDatabasePrefix). A secret. Exclusive with
+	// Database.
+	DatabaseURL Secret `yaml:"database_url"`
+	// RateLimit is the account's request budget; a bare number is per second. Absent means
+	// limits.default (and limits.burst); Load always sets it. 0 or "unlimited" means none.
+	RateLimit *RateLimit `yaml:"rate_limit"`
+	// MaxConnections is the account's pool size. Default 10.
+	MaxConnections int `yaml:"max_connections"`
+	// AllowedOperations is a subset of SELECT, INSERT, UPDATE, DELETE, DDL and ALL, written in
+	// any case and stored in upper case. Default [SELECT], which runs the account's
+	// connections read-only.
+	AllowedOperations []string `yaml:"allowed_operations"`
+	// Role, when set, is the role the account's connections SET ROLE to.
+	Role string `yaml:"role"`
+	// QueryTimeout is the account's statement_timeout. Absent means the database's
+	// statement_timeout; Load always sets it. 0 means none.
+	QueryTimeout *Duration `yaml:"query_timeout"`
+	// MaxRows truncates results after this many rows (the response says truncated). Default
+	// 10000; 0 means unlimited.
+	MaxRows int64 `yaml:"max_rows"`
+}
+
+// Operations an account may be allowed.
+const (
+	OpSelect = "SELECT"
+	OpInsert = "INSERT"
+	OpUpdate = "UPDATE"
+	OpDelete = "DELETE"
+	OpDDL    = "DDL"
+	OpAll    = "ALL"
+)
+
+// Route result shapes.
+const (
+	ResultOne   = "one"
+	ResultMany  = "many"
+	ResultValue = "value"
+)
+
+// Route and account authentication modes.
+const (
+	AuthNone  = "none"
+	AuthToken = "token"
+	AuthJWT   = "jwt"
+)
+
+// Route is a declared route: an HTTP method and path mapped to one prepared statement.
+type Route struct {
+	// Name identifies the route in metrics, logs and cache purges; required, unique,
+	// [a-z0-9_-]+.
+	Name string `yaml:"name"`
+	// Method is GET (default), POST, PUT, PATCH or DELETE.
+	Method string `yaml:"method"`
+	// Path starts with / and may hold {name} segments (/customers/{id}), each a path param.
+	Path string `yaml:"path"`
+	// SQL is one statement with $1, $2, … placeholders, filled from Params in order.
+	SQL string `yaml:"sql"`
+	// Params are the statement's parameters, $1 first.
+	Params []RouteParam `yaml:"params"`
+	// Result is one (default: the first row as an object, 404 when none), many (an array) or
+	// value (the first column of the first row, 404 when none).
+	Result string `yaml:"result"`
+	// Cache is how long a response is cached. Default 0: not cached.
+	Cache Duration `yaml:"cache"`
+	// CacheKey lists the params ("path.id") that key the cache. Default: all params.
+	CacheKey []string `yaml:"cache_key"`
+	// StaleIfError serves a cached body up to this old when the database is down or busy.
+	// Default 0: never.
+	StaleIfError Duration `yaml:"stale_if_error"`
+	// StaleWhileRevalidate serves an expired body up to this old while one request refreshes
+	// it. Default 0: never.
+	StaleWhileRevalidate Duration `yaml:"stale_while_revalidate"`
+	// InvalidateOn lists tables; NOTIFY pgfast_invalidate, '<table>' purges the route's cache.
+	InvalidateOn []string `yaml:"invalidate_on"`
+	// Auth is none (default), token (an account's API token) or jwt (needs auth.jwt).
+	Auth string `yaml:"auth"`
+	// RateLimit, when set, is a per-client limit of this route on top of limits.default.
+	RateLimit *RateLimit `yaml:"rate_limit"`
+	// Timeout is the route's statement_timeout. Absent means the database's; Load always
+	// sets it. 0 means none.
+	Timeout *Duration `yaml:"timeout"`
+	// Settings are run-time settings applied with SET LOCAL for this route's statement.
+	Settings Settings `yaml:"settings"`
+	// Database names the database the route reads. Default "main"; point read routes at a
+	// replica here.
+	Database string `yaml:"database"`
+}
+
+// Cache configures the result cache of declared routes.
+type Cache struct {
+	// MaxBytes is the cache's memory budget. Default 256MiB; 0 turns the cache off.
+	MaxBytes ByteSize `yaml:"max_bytes"`
+	// StreamThresholdBytes: bodies bigger than this stream to the client and are not cached.
+	// Default 1MiB.
+	StreamThresholdBytes ByteSize `yaml:"stream_threshold_bytes"`
+}
+
+// Limiter keys and algorithms.
+const (
+	KeyIP          = "ip"
+	KeyAccount     = "account"
+	AlgoGCRA       = "gcra"
+	AlgoSlidingWin = "sliding_window"
+)
+
+// Limits configures rate limiting.
+type Limits struct {
+	// Default limits every client (as told apart by Key) across routes. Default none
+	// (unlimited); accounts without a rate_limit inherit it.
+	Default Rate `yaml:"default"`
+	// Burst is Default's burst. Default 0, which Load replaces with Default's N.
+	Burst int64 `yaml:"burst"`
+	// Key tells clients apart: ip (default), account, or jwt.<claim> (jwt.sub, say; needs
+	// auth.jwt).
+	Key string `yaml:"key"`
+	// Algorithm is gcra (default: a token bucket) or sliding_window (pg-api's).
+	Algorithm string `yaml:"algorithm"`
+	// TrustedProxies are CIDRs or IPs whose X-Forwarded-For is believed when the key is ip.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// RedisURL, a redis:// or rediss:// URL, shares limits between instances. A secret.
+	// Default "": local limits.
+	RedisURL Secret `yaml:"redis_url"`
+	// RedisTimeout bounds one Redis decision before falling back to the local limiter.
+	// Default 5ms.
+	RedisTimeout Duration `yaml:"redis_timeout"`
+}
+
+// DefaultLimit returns Default with its burst.
+func (l Limits) DefaultLimit() RateLimit { return RateLimit{Rate: l.Default, Burst: l.Burst} }
+
+// Auth configures authentication beyond API tokens.
+type Auth struct {
+	// JWT configures bearer JWT verification; see JWT.Enabled.
+	JWT JWT `yaml:"jwt"`
+}
+
+// JWT algorithms.
+const (
+	AlgHS256 = "HS256"
+	AlgRS256 = "RS256"
+	AlgES256 = "ES256"
+	AlgEdDSA = "EdDSA"
+)
+
+// JWT configures JSON Web Token verification.
+type JWT struct {
+	// Secret is the HS256 key, at least 32 bytes (RFC 7518 §3.2). A secret: write env:NAME.
+	Secret Secret `yaml:"secret"`
+	// Algorithms accepted, a subset of HS256, RS256, ES256 and EdDSA. Default: HS256 when
+	// Secret is set, plus RS256, ES256 and EdDSA when public keys or a JWKS URL are.
+	Algorithms []string `yaml:"algorithms"`
+	// Issuer, when set, must equal the token's iss.
+	Issuer string `yaml:"issuer"`
+	// Audience, when set, must be in the token's aud.
+	Audience string `yaml:"audience"`
+	// JWKSURL is an http(s) URL of a JSON Web Key Set, fetched and cached.
+	JWKSURL string `yaml:"jwks_url"`
+	// JWKSRefresh is how often the key set is fetched again. Default 5m.
+	JWKSRefresh Duration `yaml:"jwks_refresh"`
+	// PublicKeys are PEM files (RSA, ECDSA P-256 or Ed25519 public keys), relative to the config
+	// file's directory.
+	PublicKeys []string `yaml:"public_keys"`
+	// Leeway is the clock skew allowed on exp and nbf. Default 30s.
+	Leeway Duration `yaml:"leeway"`
+}
+
+// Enabled reports whether any JWT key source is configured.
+func (j JWT) Enabled() bool { return j.Secret != "" || j.JWKSURL != "" || len(j.PublicKeys) > 0 }
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info (default), warn or error; flag --log-level, env PGFAST_LOG_LEVEL or
+	// APP__LOG_LEVEL. Load lowers its case.
+	Level string `yaml:"level"`
+	// Format is json (default: slog JSON lines on stderr) or text.
+	Format string `yaml:"format"`
+	// Access writes one line per request. Default false.
+	Access bool `yaml:"access"`
+	// Audit is the audit log's file; "" (default) means stdout.
+	Audit string `yaml:"audit"`
+	// AuditParams writes query parameters to the audit log. Default false: they are redacted.
+	AuditParams bool `yaml:"audit_params"`
+}
+
+// Default returns the configuration pgfast runs with when given none: every default filled,
+// and the "main" database served by the embedded PostgreSQL.
+func Default() *Config {
+	c := base()
+	c.withDefaults()
+	return c
+}
+
+// base returns the top-level defaults a file is decoded over, without databases.
+func base() *Config {
+	return &Config{
+		Server: Server{
+			Addr:            ":8580",
+			AdminAddr:       "127.0.0.1:8581",
+			ReadTimeout:     Duration(10 * time.Second),
+			WriteTimeout:    Duration(10 * time.Second),
+			IdleTimeout:     Duration(60 * time.Second),
+			ShutdownTimeout: Duration(30 * time.Second),
+			MaxBodyBytes:    1 * MiB,
+			MaxHeaderBytes:  8 * KiB,
+			MaxConns:        10000,
+			CORS: CORS{
+				AllowedMethods: []string{"GET", "POST"},
+				AllowedHeaders: []string{"Authorization", "Content-Type"},
+				MaxAge:         Duration(10 * time.Minute),
+			},
+			Compression: Compression{Enabled: true, MinBytes: 1024, GzipLevel: 6, BrotliLevel: 5},
+		},
+		Cache:  Cache{MaxBytes: 256 * MiB, StreamThresholdBytes: 1 * MiB},
+		Limits: Limits{Key: KeyIP, Algorithm: AlgoGCRA, RedisTimeout: Duration(5 * time.Millisecond)},
+		Auth: Auth{JWT: JWT{
+			JWKSRefresh: Duration(5 * time.Minute),
+			Leeway:      Duration(30 * time.Second),
+		}},
+		Log:     Log{Level: "info", Format: "json"},
+		DataDir: "./.pgfast",
+	}
+}
+
+// NewDatabase returns a Database with every default set and the given url.
+func NewDatabase(url string) *Database {
+	d := &Database{URL: Secret(url)}
+	d.setDefaults()
+	return d
+}
+
+func (d *Database) setDefaults() {
+	*d = Database{
+		URL:              d.URL,
+		MaxConns:         20,
+		AcquireTimeout:   Duration(time.Second),
+		StatementTimeout: Duration(30 * time.Second),
+		ConnectTimeout:   Duration(5 * time.Second),
+		SlowQuery:        Duration(500 * time.Millisecond),
+		ApplicationName:  "pgfast",
+		StatementCache:   StatementCachePrepare,
+	}
+}
+
+func (a *Account) setDefaults() {
+	*a = Account{MaxConnections: 10, AllowedOperations: []string{OpSelect}, MaxRows: 10000}
+}
+
+func (r *Route) setDefaults() {
+	*r = Route{Method: "GET", Result: ResultOne, Auth: AuthNone, Database: MainDatabase}
+}

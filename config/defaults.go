@@ -1,0 +1,124 @@
+package config
+
+import "strings"
+
+// withDefaults fills what depends on other fields or on the whole file, once the file, env and
+// flags are applied: the embedded main database, account databases, inherited limits and
+// timeouts, normalized spellings. It is idempotent. Plain per-field defaults are set earlier, by
+// base and the setDefaults methods, so that explicit zeros in the file survive.
+func (c *Config) withDefaults() {
+	if c.Server.AdminAddr == "off" {
+		c.Server.AdminAddr = ""
+	}
+	c.Log.Level = strings.ToLower(c.Log.Level)
+	if c.Log.Level == "warning" {
+		c.Log.Level = "warn"
+	}
+	if c.Limits.Burst == 0 {
+		c.Limits.Burst = c.Limits.Default.N
+	}
+
+	if c.Databases == nil {
+		c.Databases = make(map[string]*Database)
+	}
+	if !c.hasUserDatabase() {
+		c.Databases[MainDatabase] = NewDatabase("")
+	}
+
+	for i := range c.Accounts {
+		a := &c.Accounts[i]
+		for j, op := range a.AllowedOperations {
+			a.AllowedOperations[j] = strings.ToUpper(op)
+		}
+		a.APITokenSHA256 = strings.ToLower(a.APITokenSHA256)
+		if a.DatabaseURL != "" && a.ID != "" && (a.Database == "" || a.Database == AccountDatabasePrefix+a.ID) {
+			a.Database = AccountDatabasePrefix + a.ID
+			db, ok := c.Databases[a.Database]
+			if !ok {
+				db = NewDatabase("")
+				c.Databases[a.Database] = db
+			}
+			db.URL, db.MaxConns = a.DatabaseURL, a.MaxConnections
+		}
+		if a.Database == "" {
+			a.Database = MainDatabase
+		}
+		if a.RateLimit == nil {
+			l := c.Limits.DefaultLimit()
+			a.RateLimit = &l
+		}
+		if a.QueryTimeout == nil {
+			t := c.statementTimeout(a.Database)
+			a.QueryTimeout = &t
+		}
+	}
+
+	for name, db := range c.Databases {
+		if db == nil {
+			db = NewDatabase("")
+			c.Databases[name] = db
+		}
+		if db.MaxConcurrentQueries == 0 && db.MaxConns > 0 {
+			db.MaxConcurrentQueries = db.MaxConns
+		}
+		if db.StatementCache == "" {
+			db.StatementCache = StatementCachePrepare
+		}
+	}
+
+	for i := range c.Routes {
+		r := &c.Routes[i]
+		if r.Method == "" {
+			r.Method = "GET"
+		}
+		if r.Result == "" {
+			r.Result = ResultOne
+		}
+		if r.Auth == "" {
+			r.Auth = AuthNone
+		}
+		if r.Database == "" {
+			r.Database = MainDatabase
+		}
+		if r.Timeout == nil {
+			t := c.statementTimeout(r.Database)
+			r.Timeout = &t
+		}
+	}
+
+	j := &c.Auth.JWT
+	if len(j.Algorithms) == 0 {
+		if j.Secret != "" {
+			j.Algorithms = append(j.Algorithms, AlgHS256)
+		}
+		if j.JWKSURL != "" || len(j.PublicKeys) > 0 {
+			j.Algorithms = append(j.Algorithms, AlgRS256, AlgES256, AlgEdDSA)
+		}
+	}
+}
+
+// hasUserDatabase reports whether any database other than an account's inline one is declared.
+func (c *Config) hasUserDatabase() bool {
+	for name := range c.Databases {
+		if !strings.HasPrefix(name, AccountDatabasePrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// statementTimeout returns the statement_timeout of the named database, or the default when
+// it does not exist (Validate reports that).
+func (c *Config) statementTimeout(name string) Duration {
+	if db := c.Databases[name]; db != nil {
+		return db.StatementTimeout
+	}
+	return NewDatabase("").StatementTimeout
+}
+
+// Embedded reports whether the main database is served by the embedded PostgreSQL (it has no
+// url).
+func (c *Config) Embedded() bool {
+	db := c.Databases[MainDatabase]
+	return db != nil && db.URL == ""
+}
