@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http/pprof"
+	"strconv"
 	"strings"
 
 	json "github.com/goccy/go-json"
@@ -72,6 +73,19 @@ func (e *Engine) handleAdmin(ctx *fasthttp.RequestCtx) {
 		}
 		ctx.SetContentTypeBytes(contentTypeJSON)
 		ctx.SetBodyString(`{"status":"reloaded"}`)
+	case path == "/admin/cache/purge":
+		if !ctx.IsPost() {
+			writeError(ctx, &Error{Status: 405, Code: codeMethodNotAllowed, Message: "use POST"})
+			return
+		}
+		name := string(ctx.QueryArgs().Peek("route"))
+		n, err := e.purge(name)
+		if err != nil {
+			writeError(ctx, err)
+			return
+		}
+		ctx.SetContentTypeBytes(contentTypeJSON)
+		ctx.SetBodyString(`{"status":"purged","routes":` + strconv.Itoa(n) + `}`)
 	default:
 		writeError(ctx, errNotFound("no admin endpoint "+path))
 	}
@@ -92,4 +106,19 @@ func (e *Engine) serveMetrics(ctx *fasthttp.RequestCtx) {
 	}
 	ctx.SetContentType(string(expfmt.NewFormat(expfmt.TypeTextPlain)))
 	ctx.SetBody(buf.Bytes())
+}
+
+// purge empties the cache of one route (by name) or, with name "", of all.
+func (e *Engine) purge(name string) (int, *Error) {
+	if name == "" {
+		e.cache.PurgeAll()
+		return len(e.state.Load().routes), nil
+	}
+	for _, rt := range e.state.Load().routes {
+		if rt.cfg.Name == name {
+			e.cache.PurgeRoute(rt.id)
+			return 1, nil
+		}
+	}
+	return 0, errNotFound("no route named " + strconv.Quote(name))
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/pgfast/pgfast/cache"
 	"github.com/pgfast/pgfast/config"
 )
 
@@ -28,6 +29,9 @@ type Engine struct {
 	log     *slog.Logger
 	audit   *slog.Logger
 	metrics *metrics
+	// cache holds declared routes' bodies; it outlives reloads (a route
+	// that did not change keeps its entries).
+	cache *cache.Cache
 
 	cfg    atomic.Pointer[config.Config]
 	state  atomic.Pointer[state] // routes, accounts, pools: swapped whole on reload
@@ -75,8 +79,14 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 	}
 	e.audit = slog.New(slog.NewJSONHandler(aw, nil))
 	e.metrics = newMetrics(e)
+	c, err := cache.New(cacheOptions(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	e.cache = c
 	st, err := buildState(ctx, e, cfg, nil)
 	if err != nil {
+		c.Close()
 		return nil, err
 	}
 	e.cfg.Store(cfg)
@@ -141,6 +151,9 @@ func (e *Engine) Close() {
 	e.closeOnce.Do(func() {
 		if st := e.state.Load(); st != nil {
 			st.close()
+		}
+		if e.cache != nil {
+			e.cache.Close()
 		}
 	})
 }

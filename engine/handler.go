@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/pgfast/pgfast/cache"
 )
 
 // request is the per-request scratch state, pooled. It must not be kept
@@ -16,7 +18,9 @@ type request struct {
 	st     *state
 	ep     *endpoint
 	params pathParams
-	buf    []byte // scratch for keys and header values
+	values routeValues
+	hasher cache.Hasher
+	buf    []byte // scratch for header values
 }
 
 var requestPool = sync.Pool{New: func() any { return &request{buf: make([]byte, 0, 256)} }}

@@ -1,8 +1,12 @@
 package engine
 
 import (
+	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgfast/pgfast/cache"
 	"github.com/pgfast/pgfast/config"
 	"github.com/pgfast/pgfast/pool"
 )
@@ -23,6 +27,21 @@ func poolOptions(name string, dc *config.Database, e *Engine) pool.Options {
 		Settings:             dc.Settings,
 		DescribeOnly:         dc.StatementCache == "describe",
 		Logger:               e.log.With("database", name),
+		AfterConnect: func(ctx context.Context, conn *pgx.Conn) error {
+			return e.prepareRoutes(ctx, name, conn.PgConn())
+		},
+	}
+}
+
+// cacheOptions maps the cache section and server.compression.
+func cacheOptions(cfg *config.Config) cache.Options {
+	c := cfg.Server.Compression
+	return cache.Options{
+		MaxBytes:         int64(cfg.Cache.MaxBytes),
+		Compress:         c.Enabled,
+		CompressMinBytes: int(c.MinBytes),
+		GzipLevel:        c.GzipLevel,
+		BrotliLevel:      c.BrotliLevel,
 	}
 }
 

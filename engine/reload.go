@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/pgfast/pgfast/cache"
 	"github.com/pgfast/pgfast/config"
 )
 
@@ -66,6 +67,12 @@ func reusable(prev *state, name string, dc *config.Database) *database {
 func Check(ctx context.Context, cfg *config.Config) error {
 	e := &Engine{log: discardLogger()}
 	e.metrics = newMetrics(e)
+	c, err := cache.New(cache.Options{MaxBytes: 1 << 20})
+	if err != nil {
+		return err
+	}
+	e.cache = c
+	defer c.Close()
 	st, err := buildState(ctx, e, cfg, nil)
 	if err != nil {
 		return err

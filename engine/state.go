@@ -18,6 +18,7 @@ type state struct {
 	router   router[*endpoint]
 	dbs      map[string]*database
 	accounts map[[32]byte]*account // by SHA-256 of the token
+	routes   []*route
 }
 
 // database is one entry of the config's databases: its pool.
@@ -28,6 +29,8 @@ type database struct {
 	// types resolves the database's enums, composites and domains for
 	// rowcodec; shared by every pool on the database, kept across reloads.
 	types *rowcodec.Types
+	// listen is the database's LISTEN pgfast_invalidate session.
+	listen *listener
 }
 
 // endpoint is what a (method, path) resolves to.
@@ -73,6 +76,10 @@ func buildState(ctx context.Context, e *Engine, cfg *config.Config, prev *state)
 		st.closeExcept(prev)
 		return nil, err
 	}
+	if err := compileRoutes(ctx, e, st, prev); err != nil {
+		st.closeExcept(prev)
+		return nil, err
+	}
 	return st, nil
 }
 
@@ -81,7 +88,9 @@ func openDatabase(ctx context.Context, e *Engine, name string, dc *config.Databa
 	if err != nil {
 		return nil, fmt.Errorf("databases.%s: %w", name, err)
 	}
-	return &database{name: name, cfg: *dc, pool: p, types: rowcodec.NewTypes()}, nil
+	db := &database{name: name, cfg: *dc, pool: p, types: rowcodec.NewTypes()}
+	db.listen = e.startListener(db)
+	return db, nil
 }
 
 func (st *state) add(e *Engine, method, path, name string, serve func(*request) error) error {
@@ -100,6 +109,9 @@ func (st *state) closeExcept(keep *state) {
 	for name, db := range st.dbs {
 		if keep != nil && keep.dbs[name] == db {
 			continue
+		}
+		if db.listen != nil {
+			db.listen.stop()
 		}
 		db.pool.Close()
 	}

@@ -3,18 +3,20 @@ package engine
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pgfast/pgfast/cache"
 	"github.com/pgfast/pgfast/pool"
 )
 
 // Stats is the JSON of GET /admin/stats: the same numbers /metrics exports.
 type Stats struct {
 	Pools map[string]pool.Stats `json:"pools"`
+	Cache cache.Stats           `json:"cache"`
 }
 
 // Stats takes a snapshot of every package's counters.
 func (e *Engine) Stats() Stats {
 	st := e.state.Load()
-	s := Stats{Pools: map[string]pool.Stats{}}
+	s := Stats{Pools: map[string]pool.Stats{}, Cache: e.cache.Stats()}
 	for name, db := range st.dbs {
 		s.Pools[name] = db.pool.Stats()
 	}
@@ -33,6 +35,16 @@ var (
 	descPoolQueries    = prometheus.NewDesc("pgfast_pool_queries_total", "Queries run.", []string{"pool"}, nil)
 	descPoolQueryEMA   = prometheus.NewDesc("pgfast_pool_query_seconds_ema", "Moving average of query time.", []string{"pool"}, nil)
 	descPoolGateWaitng = prometheus.NewDesc("pgfast_pool_gate_waiting", "Requests waiting at the gate now.", []string{"pool"}, nil)
+
+	descCacheHits      = prometheus.NewDesc("pgfast_cache_hits_total", "Cache lookups that found a fresh body.", nil, nil)
+	descCacheMisses    = prometheus.NewDesc("pgfast_cache_misses_total", "Cache lookups that found none.", nil, nil)
+	descCacheEvictions = prometheus.NewDesc("pgfast_cache_evictions_total", "Bodies evicted to stay under cache.max_bytes.", nil, nil)
+	descCacheSets      = prometheus.NewDesc("pgfast_cache_sets_total", "Bodies stored.", nil, nil)
+	descCacheDropped   = prometheus.NewDesc("pgfast_cache_dropped_sets_total", "Bodies the cache declined to store (admission policy or contention).", nil, nil)
+	descCacheCoalesced = prometheus.NewDesc("pgfast_cache_coalesced_total", "Requests that waited for another request's query instead of running their own.", nil, nil)
+	descCacheStale     = prometheus.NewDesc("pgfast_cache_stale_served_total", "Stale bodies served (stale_if_error, stale_while_revalidate).", nil, nil)
+	descCachePurges    = prometheus.NewDesc("pgfast_cache_purges_total", "Route or full purges (NOTIFY, admin).", nil, nil)
+	descCacheBytes     = prometheus.NewDesc("pgfast_cache_bytes", "Bytes held by the cache.", nil, nil)
 )
 
 // statsCollector renders Stats() snapshots at scrape time.
@@ -40,7 +52,9 @@ type statsCollector struct{ e *Engine }
 
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPoolMax, descPoolInUse, descPoolIdle, descPoolAcquire, descPoolEmpty,
-		descPoolWait, descPoolRejected, descPoolSlow, descPoolQueries, descPoolQueryEMA, descPoolGateWaitng} {
+		descPoolWait, descPoolRejected, descPoolSlow, descPoolQueries, descPoolQueryEMA, descPoolGateWaitng,
+		descCacheHits, descCacheMisses, descCacheEvictions, descCacheSets, descCacheDropped, descCacheCoalesced,
+		descCacheStale, descCachePurges, descCacheBytes} {
 		ch <- d
 	}
 }
@@ -50,6 +64,15 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	if st == nil {
 		return
 	}
+	cs := c.e.cache.Stats()
+	for _, m := range []struct {
+		d *prometheus.Desc
+		v uint64
+	}{{descCacheHits, cs.Hits}, {descCacheMisses, cs.Misses}, {descCacheEvictions, cs.Evictions}, {descCacheSets, cs.Sets},
+		{descCacheDropped, cs.DroppedSets}, {descCacheCoalesced, cs.Coalesced}, {descCacheStale, cs.StaleServed}, {descCachePurges, cs.Purges}} {
+		ch <- prometheus.MustNewConstMetric(m.d, prometheus.CounterValue, float64(m.v))
+	}
+	ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(cs.CostUsed))
 	for name, db := range st.dbs {
 		s := db.pool.Stats()
 		g := func(d *prometheus.Desc, v float64) {

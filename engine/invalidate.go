@@ -1,0 +1,103 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// InvalidateChannel is the channel pgfast listens on: NOTIFY
+// pgfast_invalidate, 'customer' purges every cached route that declares
+// invalidate_on: [customer]; the payload '*' purges every route of the
+// database. Every pgfast instance connected to the database hears it.
+const InvalidateChannel = "pgfast_invalidate"
+
+// listener holds one LISTEN connection per database. It reconnects by
+// itself; Stop ends it and waits.
+type listener struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (e *Engine) startListener(db *database) *listener {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &listener{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		backoff := 100 * time.Millisecond
+		for ctx.Err() == nil {
+			err := e.listen(ctx, db)
+			if ctx.Err() != nil {
+				return
+			}
+			e.log.Warn("invalidation listener lost its connection; reconnecting", "database", db.name, "err", err, "in", backoff)
+			// Entries cached while deaf may have missed a NOTIFY.
+			e.purgeDatabase(db.name)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, 5*time.Second)
+		}
+	}()
+	return l
+}
+
+func (l *listener) stop() {
+	l.cancel()
+	<-l.done
+}
+
+// listen runs one LISTEN session until it fails or ctx ends.
+func (e *Engine) listen(ctx context.Context, db *database) error {
+	cfg, err := pgconn.ParseConfig(db.cfg.URL.Value())
+	if err != nil {
+		return err
+	}
+	cfg.RuntimeParams["application_name"] = db.cfg.ApplicationName + " invalidation"
+	cfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) {
+		if n.Channel == InvalidateChannel {
+			e.invalidate(db.name, n.Payload)
+		}
+	}
+	conn, err := pgconn.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+InvalidateChannel).ReadAll(); err != nil {
+		return err
+	}
+	for {
+		if err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// invalidate purges the cached routes of database dbName that declare
+// table in invalidate_on.
+func (e *Engine) invalidate(dbName, table string) {
+	st := e.state.Load()
+	if st == nil {
+		return
+	}
+	n := 0
+	for _, rt := range st.routes {
+		if rt.db.name != dbName || rt.ttl <= 0 {
+			continue
+		}
+		for _, t := range rt.invalidateOn {
+			if t == table || table == "*" {
+				e.cache.PurgeRoute(rt.id)
+				n++
+				break
+			}
+		}
+	}
+	e.log.Debug("cache invalidated", "database", dbName, "table", table, "routes", n)
+}
+
+func (e *Engine) purgeDatabase(dbName string) { e.invalidate(dbName, "*") }
