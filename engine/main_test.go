@@ -126,3 +126,5 @@ func clip(s string) string {
 	}
 	return s[:300] + fmt.Sprintf(" …(%d bytes)… ", len(s)-600) + s[len(s)-300:]
 }
+
+func configSecret(s string) config.Secret { return config.Secret(s) }
