@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 
 	"github.com/pgfast/pgfast/cache"
 	"github.com/pgfast/pgfast/config"
+	"github.com/pgfast/pgfast/pool"
 )
 
 var (
@@ -208,82 +211,205 @@ func (e *Engine) writeEntry(r *request, rt *route, ent *cache.Entry, stale bool)
 	ctx.Response.SetBodyRaw(body)
 }
 
-// runUncached executes the route for this request alone; a large `many`
-// result streams instead of being buffered.
+// runUncached executes the route for this request alone. A `many` result
+// larger than cache.stream_threshold_bytes streams (chunked) instead of
+// being buffered whole.
 func (e *Engine) runUncached(r *request, rt *route, vals *routeValues) error {
+	h := &r.ctx.Response.Header
+	h.SetContentTypeBytes(contentTypeJSON)
+	h.SetCanonical(headerCacheControl, rt.cacheControl)
 	ctx, cancel := routeContext(context.Background(), rt)
-	defer cancel()
-	args := vals.v[:vals.n]
-	body, status, err := e.execRoute(ctx, rt, args, r.ctx.Response.Body()[:0], 0)
+	if rt.result != config.ResultMany {
+		defer cancel()
+		body, status, err := e.execRoute(ctx, rt, vals.v[:vals.n], r.ctx.Response.Body()[:0], 0)
+		if err != nil {
+			return err
+		}
+		r.ctx.SetStatusCode(status)
+		r.ctx.Response.SetBodyRaw(body)
+		return nil
+	}
+	x, err := startRoute(ctx, rt, vals.v[:vals.n])
 	if err != nil {
+		cancel()
 		return err
 	}
-	r.ctx.Response.Header.SetContentTypeBytes(contentTypeJSON)
-	r.ctx.Response.Header.SetCanonical(headerCacheControl, rt.cacheControl)
-	r.ctx.SetStatusCode(status)
-	r.ctx.Response.SetBodyRaw(body)
+	s := &rowsStream{x: x, cancel: cancel, log: e.log}
+	s.buf = append(r.ctx.Response.Body()[:0], '[')
+	if err := s.pump(e.streamThreshold()); err != nil {
+		s.Close()
+		return err
+	}
+	if s.done {
+		body := s.buf
+		s.buf = nil
+		s.Close()
+		r.ctx.Response.SetBodyRaw(body)
+		return nil
+	}
+	r.ctx.Response.SetBodyStream(s, -1)
 	return nil
 }
 
-// execRoute runs the route's prepared statement on a pooled connection
-// and encodes the result as the route's result kind. The route's settings
-// and timeout travel in the same pipeline as the query, inside the same
-// implicit transaction: one round trip either way. limit > 0 makes a
+// rowsStream is the body stream of a large `many` result: fasthttp pulls
+// chunks from it on the connection's goroutine after the handler returned.
+// An error mid-stream is returned from Read, which makes fasthttp drop the
+// connection before the final chunk: the client sees a truncated body,
+// never a complete-looking array.
+type rowsStream struct {
+	x      *routeExec
+	cancel context.CancelFunc
+	log    *slog.Logger
+	buf    []byte
+	off    int
+	n      int
+	done   bool
+	closed bool
+}
+
+// pump encodes rows into buf until it holds limit bytes or the result ends.
+func (s *rowsStream) pump(limit int) error {
+	for s.x.rr.NextRow() {
+		if s.n > 0 {
+			s.buf = append(s.buf, ',')
+		}
+		var err error
+		if s.buf, err = s.x.rt.plan.AppendObject(s.buf, s.x.rr.Values()); err != nil {
+			return err
+		}
+		s.n++
+		if len(s.buf) >= limit {
+			return nil
+		}
+	}
+	if err := s.x.finish(); err != nil {
+		return err
+	}
+	s.buf = append(s.buf, ']')
+	s.done = true
+	return nil
+}
+
+func (s *rowsStream) Read(p []byte) (int, error) {
+	for s.off == len(s.buf) {
+		if s.done {
+			return 0, io.EOF
+		}
+		s.buf, s.off = s.buf[:0], 0
+		if err := s.pump(streamChunk); err != nil {
+			s.log.Warn("route failed mid-stream; closing the connection", "route", s.x.rt.cfg.Name, "err", err)
+			return 0, err
+		}
+	}
+	n := copy(p, s.buf[s.off:])
+	s.off += n
+	return n, nil
+}
+
+// Close releases the connection if the stream ended early.
+func (s *rowsStream) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if !s.done {
+		s.cancel()
+	}
+	s.x.finish()
+	s.cancel()
+	return nil
+}
+
+// routeExec is one execution of a route's statement: the connection it
+// holds and the result being read.
+type routeExec struct {
+	rt    *route
+	conn  *pool.Conn
+	rr    *pgconn.ResultReader
+	p     *pgconn.Pipeline
+	start time.Time
+}
+
+// startRoute runs the route's prepared statement on a pooled connection.
+// The route's settings and timeout travel in the same pipeline as the
+// query, inside the same implicit transaction: one round trip either way.
+func startRoute(ctx context.Context, rt *route, args [][]byte) (*routeExec, error) {
+	x := &routeExec{rt: rt, start: time.Now()}
+	conn, err := rt.db.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	x.conn = conn
+	pc := conn.PgConn()
+	if err := ensureRoutePrepared(ctx, pc, rt); err != nil {
+		x.finish()
+		return nil, err
+	}
+	if rt.settings == "" {
+		x.rr = pc.ExecPrepared(ctx, rt.stmt, args, nil, rt.formats)
+		return x, nil
+	}
+	x.p = pc.StartPipeline(ctx)
+	x.p.SendQueryParams(rt.settings, nil, nil, nil, nil)
+	x.p.SendQueryPrepared(rt.stmt, args, nil, rt.formats)
+	x.p.SendPipelineSync()
+	if err := x.p.Flush(); err != nil {
+		x.finish()
+		return nil, err
+	}
+	res, err := x.p.GetResults()
+	if err == nil {
+		if set, ok := res.(*pgconn.ResultReader); ok {
+			_, err = set.Close()
+		}
+	}
+	if err == nil {
+		res, err = x.p.GetResults()
+	}
+	if err != nil {
+		x.finish()
+		return nil, err
+	}
+	if x.rr, _ = res.(*pgconn.ResultReader); x.rr == nil {
+		x.finish()
+		return nil, errors.New("BUG: route pipeline returned no result")
+	}
+	return x, nil
+}
+
+// finish completes the statement, releases the connection and records the
+// query's duration; it returns the first error the server reported.
+func (x *routeExec) finish() error {
+	var err error
+	if x.rr != nil {
+		_, err = x.rr.Close()
+		x.rr = nil
+	}
+	if x.p != nil {
+		if cerr := x.p.Close(); err == nil {
+			err = cerr
+		}
+		x.p = nil
+	}
+	if x.conn != nil {
+		x.rt.db.pool.Observe(time.Since(x.start))
+		x.conn.Release()
+		x.conn = nil
+	}
+	return err
+}
+
+// execRoute runs the route and encodes its whole result. limit > 0 makes a
 // result larger than limit bytes an errTooLargeToCache.
 func (e *Engine) execRoute(ctx context.Context, rt *route, args [][]byte, dst []byte, limit int) ([]byte, int, error) {
-	start := time.Now()
-	conn, err := rt.db.pool.Acquire(ctx)
+	x, err := startRoute(ctx, rt, args)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer conn.Release()
-	pc := conn.PgConn()
-	if err := ensureRoutePrepared(ctx, pc, rt); err != nil {
-		return nil, 0, err
+	body, status, err := rt.encode(x.rr, dst, limit)
+	if ferr := x.finish(); err == nil {
+		err = ferr
 	}
-	var rr *pgconn.ResultReader
-	var p *pgconn.Pipeline
-	if rt.settings == "" {
-		rr = pc.ExecPrepared(ctx, rt.stmt, args, nil, rt.formats)
-	} else {
-		p = pc.StartPipeline(ctx)
-		p.SendQueryParams(rt.settings, nil, nil, nil, nil)
-		p.SendQueryPrepared(rt.stmt, args, nil, rt.formats)
-		p.SendPipelineSync()
-		if err := p.Flush(); err != nil {
-			p.Close()
-			return nil, 0, err
-		}
-		if res, err := p.GetResults(); err != nil {
-			p.Close()
-			return nil, 0, err
-		} else if set, ok := res.(*pgconn.ResultReader); ok {
-			if _, err := set.Close(); err != nil {
-				p.Close()
-				return nil, 0, err
-			}
-		}
-		res, err := p.GetResults()
-		if err != nil {
-			p.Close()
-			return nil, 0, err
-		}
-		rr, _ = res.(*pgconn.ResultReader)
-		if rr == nil {
-			p.Close()
-			return nil, 0, errors.New("BUG: route pipeline returned no result")
-		}
-	}
-	body, status, err := rt.encode(rr, dst, limit)
-	if _, cerr := rr.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
-	if p != nil {
-		if cerr := p.Close(); err == nil && cerr != nil {
-			err = cerr
-		}
-	}
-	rt.db.pool.Observe(time.Since(start))
 	if err != nil {
 		return nil, 0, err
 	}

@@ -253,5 +253,15 @@ func TestLargeRouteResultStreamsAndIsNotCached(t *testing.T) {
 	if r.header.Get("ETag") != "" {
 		t.Fatal("a result over stream_threshold_bytes was served from the cache")
 	}
+	if r.header.Get("Content-Length") != "" {
+		t.Fatalf("got Content-Length %s; want a chunked (streamed) body", r.header.Get("Content-Length"))
+	}
 	get(t, ts.url+"/big?n=3").expect(t, 200, `[{"n":1,`)
+}
+
+func TestSmallRouteResultHasContentLength(t *testing.T) {
+	ts := startRouteServer(t, embedpg.NewDatabase(t, routeSchema))
+	if r := get(t, ts.url+"/items"); r.header.Get("Content-Length") == "" {
+		t.Fatal("a small result has no Content-Length; the streaming check above would prove nothing")
+	}
 }
