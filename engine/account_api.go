@@ -34,13 +34,21 @@ func (e *Engine) serveAccount(r *request) error {
 	if err != nil {
 		return err
 	}
+	var rate rateLimitInfo
+	if acc.limit != nil {
+		d, err := applyLimitDecision(r, acc.limit, acc.idBytes)
+		if err != nil {
+			return err
+		}
+		rate = rateLimitInfo{Limit: d.Limit, Remaining: d.Remaining, ResetSeconds: d.ResetSeconds()}
+	}
 	s := acc.pool.Stats()
 	info := accountInfo{
 		ID:                acc.cfg.ID,
 		Name:              acc.cfg.Name,
 		Database:          acc.db.name,
 		AllowedOperations: acc.cfg.AllowedOperations,
-		RateLimit:         e.accountRateInfo(acc),
+		RateLimit:         rate,
 		Pool: accountPoolInfo{
 			MaxConns: s.MaxConns, InUse: s.InUse, Idle: s.Idle,
 			AcquireCount: s.AcquireCount, EmptyAcquireCount: s.EmptyAcquireCount,
@@ -56,15 +64,4 @@ func (e *Engine) serveAccount(r *request) error {
 	r.ctx.SetContentTypeBytes(contentTypeJSON)
 	r.ctx.Response.SetBodyRaw(b)
 	return nil
-}
-
-// accountRateInfo reports the account's rate limit. Until a limiter
-// decision exists for it, the full budget is available.
-func (e *Engine) accountRateInfo(acc *account) rateLimitInfo {
-	var info rateLimitInfo
-	if acc.cfg.RateLimit != nil {
-		info.Limit = acc.cfg.RateLimit.EffectiveBurst()
-		info.Remaining = info.Limit
-	}
-	return info
 }

@@ -9,6 +9,10 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync/atomic"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/valyala/fasthttp"
 
 	"github.com/pgfast/pgfast/config"
 	"github.com/pgfast/pgfast/pool"
@@ -25,6 +29,8 @@ type account struct {
 	allowAll  bool
 	allowed   [sqlclass.OpOther + 1]bool
 	readOnly  bool
+	limit     *rateLimit // the account's rate_limit, keyed by account id
+	idBytes   []byte
 	// poolCfg is what pool was built from, to keep the pool on reload.
 	poolCfg pool.Options
 }
@@ -49,7 +55,14 @@ func accountPoolOptions(e *Engine, a *config.Account, dc *config.Database, readO
 }
 
 func buildAccount(ctx context.Context, e *Engine, st *state, prev *state, a *config.Account) (*account, error) {
-	acc := &account{cfg: *a}
+	acc := &account{cfg: *a, idBytes: []byte(a.ID)}
+	if a.RateLimit != nil {
+		l, err := e.limits.get(e, "account:"+a.ID, *a.RateLimit, &st.cfg.Limits)
+		if err != nil {
+			return nil, fmt.Errorf("accounts %s: %w", a.ID, err)
+		}
+		acc.limit = l
+	}
 	switch {
 	case a.APITokenSHA256 != "":
 		b, err := hex.DecodeString(a.APITokenSHA256)
@@ -98,25 +111,68 @@ func buildAccount(ctx context.Context, e *Engine, st *state, prev *state, a *con
 	return acc, nil
 }
 
-var bearerPrefix = []byte("Bearer ")
+var (
+	bearerPrefix        = []byte("Bearer ")
+	headerAuthorization = []byte(fasthttp.HeaderAuthorization)
+)
 
 // authenticate finds the account of the request's bearer token. The token
 // is hashed first and hashes are compared in constant time, so neither the
 // map lookup nor the comparison leaks how much of a guess was right.
 func (st *state) authenticate(r *request) (*account, error) {
-	h := r.ctx.Request.Header.Peek("Authorization")
+	h := r.ctx.Request.Header.PeekCanonical(headerAuthorization)
 	if len(h) == 0 {
 		return nil, errUnauthorized("missing Authorization: Bearer <token> header")
 	}
 	if len(h) < len(bearerPrefix) || !bytes.EqualFold(h[:len(bearerPrefix)], bearerPrefix) {
 		return nil, errUnauthorized("Authorization header must be \"Bearer <token>\"")
 	}
-	sum := sha256.Sum256(bytes.TrimSpace(h[len(bearerPrefix):]))
+	tok := bytes.TrimSpace(h[len(bearerPrefix):])
+	if acc := st.tokens.lookup(tok); acc != nil {
+		return acc, nil
+	}
+	sum := sha256.Sum256(tok)
 	acc := st.accounts[sum]
 	if acc == nil || subtle.ConstantTimeCompare(acc.tokenHash[:], sum[:]) != 1 {
 		return nil, errUnauthorized("invalid API token")
 	}
+	st.tokens.store(tok, acc)
 	return acc, nil
+}
+
+// tokenCacheSize is the number of slots of the verified-token cache (a
+// power of two).
+const tokenCacheSize = 4096
+
+// tokenCache remembers tokens that were verified, so that a repeat costs a
+// 64-bit hash and a constant-time compare instead of a SHA-256 (about a
+// fifth of a cached route's time otherwise). It is direct-mapped: one
+// entry per slot, a colliding token replaces it; lookups take no lock and
+// allocate nothing. Only valid tokens enter it, so a flood of bad tokens
+// cannot evict good ones any faster than it fails. It belongs to one state:
+// a reload that changes the accounts starts empty.
+type tokenCache struct {
+	slots [tokenCacheSize]atomic.Pointer[tokenEntry]
+}
+
+type tokenEntry struct {
+	hash  uint64
+	token []byte
+	acc   *account
+}
+
+func (c *tokenCache) lookup(tok []byte) *account {
+	h := xxhash.Sum64(tok)
+	e := c.slots[h&(tokenCacheSize-1)].Load()
+	if e == nil || e.hash != h || subtle.ConstantTimeCompare(e.token, tok) != 1 {
+		return nil
+	}
+	return e.acc
+}
+
+func (c *tokenCache) store(tok []byte, acc *account) {
+	h := xxhash.Sum64(tok)
+	c.slots[h&(tokenCacheSize-1)].Store(&tokenEntry{hash: h, token: bytes.Clone(tok), acc: acc})
 }
 
 // allows reports whether the account may run a statement performing ops.
@@ -130,4 +186,12 @@ func (a *account) allows(ops []sqlclass.Op) (sqlclass.Op, bool) {
 		}
 	}
 	return 0, true
+}
+
+// limitAccount applies the account's rate_limit to a raw API request.
+func limitAccount(r *request, acc *account) error {
+	if acc.limit == nil {
+		return nil
+	}
+	return applyLimit(r, acc.limit, acc.idBytes)
 }

@@ -37,6 +37,9 @@ func (e *Engine) serveBatch(r *request) error {
 	if err != nil {
 		return err
 	}
+	if err := limitAccount(r, acc); err != nil {
+		return err
+	}
 	var b batchRequest
 	if err := decodeJSON(r.ctx.PostBody(), &b); err != nil {
 		return err

@@ -32,6 +32,8 @@ type Engine struct {
 	// cache holds declared routes' bodies; it outlives reloads (a route
 	// that did not change keeps its entries).
 	cache *cache.Cache
+	// limits owns the rate limiters; like the cache, they outlive reloads.
+	limits limiters
 
 	cfg    atomic.Pointer[config.Config]
 	state  atomic.Pointer[state] // routes, accounts, pools: swapped whole on reload
@@ -155,6 +157,7 @@ func (e *Engine) Close() {
 		if e.cache != nil {
 			e.cache.Close()
 		}
+		e.limits.close()
 	})
 }
 

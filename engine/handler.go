@@ -21,6 +21,7 @@ type request struct {
 	values routeValues
 	hasher cache.Hasher
 	buf    []byte // scratch for header values
+	keyBuf []byte // scratch for the limiter key
 }
 
 var requestPool = sync.Pool{New: func() any { return &request{buf: make([]byte, 0, 256)} }}

@@ -128,3 +128,5 @@ func clip(s string) string {
 }
 
 func configSecret(s string) config.Secret { return config.Secret(s) }
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -72,6 +72,9 @@ func (e *Engine) serveQuery(r *request) error {
 	if err != nil {
 		return err
 	}
+	if err := limitAccount(r, acc); err != nil {
+		return err
+	}
 	var q queryRequest
 	if err := decodeJSON(r.ctx.PostBody(), &q); err != nil {
 		return err

@@ -45,6 +45,7 @@ func (e *Engine) ReloadConfig(ctx context.Context, cfg *config.Config) error {
 	go func() {
 		time.Sleep(oldStateGrace)
 		prev.closeExcept(next)
+		e.limits.retain(e.state.Load())
 	}()
 	return nil
 }
@@ -73,6 +74,7 @@ func Check(ctx context.Context, cfg *config.Config) error {
 	}
 	e.cache = c
 	defer c.Close()
+	defer e.limits.close()
 	st, err := buildState(ctx, e, cfg, nil)
 	if err != nil {
 		return err

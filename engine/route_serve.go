@@ -23,9 +23,13 @@ var (
 	headerAge          = []byte("Age")
 	headerVary         = []byte("Vary")
 	valueAcceptEnc     = []byte("Accept-Encoding")
-	encGzip            = []byte("gzip")
-	encBrotli          = []byte("br")
-	bodyNotFound       = []byte(`{"error":{"code":"not_found","message":"no row matches"}}`)
+	// Request header names in the canonical form fasthttp normalizes
+	// incoming names to, so lookups skip normalizing the key each time.
+	headerAcceptEncoding = []byte(fasthttp.HeaderAcceptEncoding)
+	headerIfNoneMatch    = []byte(fasthttp.HeaderIfNoneMatch)
+	encGzip              = []byte("gzip")
+	encBrotli            = []byte("br")
+	bodyNotFound         = []byte(`{"error":{"code":"not_found","message":"no row matches"}}`)
 )
 
 // maxRouteParams bounds a route's parameters so a request can gather them
@@ -56,7 +60,7 @@ func (rt *route) gather(r *request, out *routeValues) error {
 				present = true
 			}
 		case config.SourceHeader:
-			if v = r.ctx.Request.Header.PeekBytes(p.nameB); v != nil {
+			if v = r.ctx.Request.Header.PeekCanonical(p.nameB); v != nil {
 				present = true
 			}
 		}
@@ -87,6 +91,18 @@ func (rt *route) gather(r *request, out *routeValues) error {
 // running the prepared statement (once per key, however many requests miss
 // at the same time).
 func (e *Engine) serveRoute(r *request, rt *route) error {
+	var acc *account
+	if rt.auth == config.AuthToken {
+		var err error
+		if acc, err = r.st.authenticate(r); err != nil {
+			return err
+		}
+	}
+	if rt.limit != nil {
+		if err := applyLimit(r, rt.limit, r.st.clientKey(r, acc)); err != nil {
+			return err
+		}
+	}
 	vals := &r.values
 	if err := rt.gather(r, vals); err != nil {
 		return err
@@ -183,7 +199,7 @@ func isUnavailable(err error) bool {
 func (e *Engine) writeEntry(r *request, rt *route, ent *cache.Entry, stale bool) {
 	ctx := r.ctx
 	body, etag := ent.Body, ent.ETag
-	ae := ctx.Request.Header.Peek(fasthttp.HeaderAcceptEncoding)
+	ae := ctx.Request.Header.PeekCanonical(headerAcceptEncoding)
 	var enc []byte
 	switch {
 	case ent.Brotli != nil && bytes.Contains(ae, encBrotli):
@@ -200,7 +216,7 @@ func (e *Engine) writeEntry(r *request, rt *route, ent *cache.Entry, stale bool)
 		r.buf = strconv.AppendInt(r.buf[:0], int64(ent.Age(time.Now())/time.Second), 10)
 		h.SetCanonical(headerAge, r.buf)
 	}
-	if inm := ctx.Request.Header.Peek(fasthttp.HeaderIfNoneMatch); len(inm) > 0 && bytes.Contains(inm, etag) {
+	if inm := ctx.Request.Header.PeekCanonical(headerIfNoneMatch); len(inm) > 0 && bytes.Contains(inm, etag) {
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
 		return
 	}
@@ -490,3 +506,12 @@ func preparedOn(pc *pgconn.PgConn) map[string]bool {
 }
 
 func markPrepared(pc *pgconn.PgConn, stmt string) { preparedOn(pc)[stmt] = true }
+
+// clientKey tells clients apart for a route's rate limit (limits.key).
+func (st *state) clientKey(r *request, acc *account) []byte {
+	if st.limitKey == config.KeyAccount && acc != nil {
+		return acc.idBytes
+	}
+	r.keyBuf = clientIP(r.ctx, st.trusted, r.keyBuf)
+	return r.keyBuf
+}

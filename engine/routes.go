@@ -42,6 +42,8 @@ type route struct {
 
 	invalidateOn []string
 	cacheControl []byte
+	auth         string     // none, token or jwt
+	limit        *rateLimit // rate_limit, or limits.default
 }
 
 // routeParam says where one $N comes from and how to check it.
@@ -76,7 +78,8 @@ var routeIDs atomic.Uint32
 
 // compileRoute prepares rc's SQL on its database and builds the route. Any
 // failure is a config error naming the route.
-func compileRoute(ctx context.Context, st *state, prev *state, rc *config.Route, pathNames []string) (*route, error) {
+func compileRoute(ctx context.Context, e *Engine, st *state, prev *state, rc *config.Route, pathNames []string) (*route, error) {
+	var err error
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("routes %s (%s %s): %s", rc.Name, rc.Method, rc.Path, fmt.Sprintf(format, args...))
 	}
@@ -102,6 +105,16 @@ func compileRoute(ctx context.Context, st *state, prev *state, rc *config.Route,
 	rt.grace = max(rc.StaleIfError.Std(), rc.StaleWhileRevalidate.Std())
 	rt.swr = rc.StaleWhileRevalidate > 0
 	rt.invalidateOn = rc.InvalidateOn
+	rt.auth = rc.Auth
+	rt.limit = st.defaultLimit
+	if rc.RateLimit != nil {
+		if rt.limit, err = e.limits.get(e, "route:"+rc.Name, *rc.RateLimit, &st.cfg.Limits); err != nil {
+			return nil, fail("%v", err)
+		}
+	}
+	if rc.Auth == config.AuthJWT {
+		return nil, fail("auth: jwt needs auth.jwt, which this build does not verify yet")
+	}
 	if rt.ttl > 0 {
 		rt.cacheControl = []byte("max-age=" + strconv.FormatInt(int64(rt.ttl/time.Second), 10))
 	} else {
@@ -131,6 +144,11 @@ func compileRoute(ctx context.Context, st *state, prev *state, rc *config.Route,
 	}
 	for i, p := range rc.Params {
 		rp := routeParam{source: p.Source, name: p.Name, nameB: []byte(p.Name), required: p.Required, oid: sd.ParamOIDs[i], pathIdx: -1}
+		if p.Source == config.SourceHeader {
+			// Stored as fasthttp normalizes incoming names (X-User-Id), so
+			// the lookup need not normalize it per request.
+			rp.nameB = []byte(canonicalHeader(p.Name))
+		}
 		rp.kind = paramKindOf(rp.oid)
 		if p.Source == config.SourcePath {
 			for j, n := range pathNames {
@@ -375,7 +393,7 @@ func pathNames(pattern string) []string {
 func compileRoutes(ctx context.Context, e *Engine, st, prev *state) error {
 	for i := range st.cfg.Routes {
 		rc := &st.cfg.Routes[i]
-		rt, err := compileRoute(ctx, st, prev, rc, pathNames(rc.Path))
+		rt, err := compileRoute(ctx, e, st, prev, rc, pathNames(rc.Path))
 		if err != nil {
 			return err
 		}
@@ -418,4 +436,18 @@ func (e *Engine) prepareRoutes(ctx context.Context, dbName string, pc *pgconn.Pg
 		markPrepared(pc, n)
 	}
 	return nil
+}
+
+// canonicalHeader writes a header name as fasthttp normalizes received
+// ones: upper case after each '-' and at the start, lower case elsewhere.
+func canonicalHeader(name string) string {
+	b := []byte(strings.ToLower(name))
+	up := true
+	for i, c := range b {
+		if up && c >= 'a' && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+		up = c == '-'
+	}
+	return string(b)
 }

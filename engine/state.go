@@ -18,7 +18,12 @@ type state struct {
 	router   router[*endpoint]
 	dbs      map[string]*database
 	accounts map[[32]byte]*account // by SHA-256 of the token
+	tokens   *tokenCache
 	routes   []*route
+
+	defaultLimit *rateLimit     // limits.default, for routes without their own
+	limitKey     string         // limits.key: ip, account or jwt.<claim>
+	trusted      trustedProxies // limits.trusted_proxies
 }
 
 // database is one entry of the config's databases: its pool.
@@ -45,7 +50,14 @@ type endpoint struct {
 // buildState opens what cfg needs and compiles the route table. prev, on
 // reload, offers pools that can be kept.
 func buildState(ctx context.Context, e *Engine, cfg *config.Config, prev *state) (*state, error) {
-	st := &state{cfg: cfg, dbs: map[string]*database{}, accounts: map[[32]byte]*account{}}
+	st := &state{cfg: cfg, dbs: map[string]*database{}, accounts: map[[32]byte]*account{}, tokens: &tokenCache{}, limitKey: cfg.Limits.Key}
+	var err error
+	if st.trusted, err = parseTrustedProxies(cfg.Limits.TrustedProxies); err != nil {
+		return nil, err
+	}
+	if st.defaultLimit, err = e.limits.get(e, "default", cfg.Limits.DefaultLimit(), &cfg.Limits); err != nil {
+		return nil, err
+	}
 	names := make([]string, 0, len(cfg.Databases))
 	for name := range cfg.Databases {
 		names = append(names, name)
@@ -53,7 +65,6 @@ func buildState(ctx context.Context, e *Engine, cfg *config.Config, prev *state)
 	sort.Strings(names)
 	for _, name := range names {
 		db := reusable(prev, name, cfg.Databases[name])
-		var err error
 		if db == nil {
 			db, err = openDatabase(ctx, e, name, cfg.Databases[name])
 		}

@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pgfast/pgfast/cache"
+	"github.com/pgfast/pgfast/limiter"
 	"github.com/pgfast/pgfast/pool"
 )
 
@@ -11,12 +12,18 @@ import (
 type Stats struct {
 	Pools map[string]pool.Stats `json:"pools"`
 	Cache cache.Stats           `json:"cache"`
+	// Limits are the rate limiters' counters by scope ("default",
+	// "route:NAME", "account:ID").
+	Limits map[string]limiter.Stats `json:"limits"`
 }
 
 // Stats takes a snapshot of every package's counters.
 func (e *Engine) Stats() Stats {
 	st := e.state.Load()
-	s := Stats{Pools: map[string]pool.Stats{}, Cache: e.cache.Stats()}
+	s := Stats{Pools: map[string]pool.Stats{}, Cache: e.cache.Stats(), Limits: map[string]limiter.Stats{}}
+	for _, l := range e.limits.snapshot() {
+		s.Limits[l.scope] = l.lim.Stats()
+	}
 	for name, db := range st.dbs {
 		s.Pools[name] = db.pool.Stats()
 	}
@@ -45,6 +52,13 @@ var (
 	descCacheStale     = prometheus.NewDesc("pgfast_cache_stale_served_total", "Stale bodies served (stale_if_error, stale_while_revalidate).", nil, nil)
 	descCachePurges    = prometheus.NewDesc("pgfast_cache_purges_total", "Route or full purges (NOTIFY, admin).", nil, nil)
 	descCacheBytes     = prometheus.NewDesc("pgfast_cache_bytes", "Bytes held by the cache.", nil, nil)
+
+	descRLRejected  = prometheus.NewDesc("pgfast_ratelimit_rejected_total", "Requests refused with 429, by limiter scope.", []string{"scope"}, nil)
+	descRLAllowed   = prometheus.NewDesc("pgfast_ratelimit_allowed_total", "Requests a limiter let through, by scope.", []string{"scope"}, nil)
+	descRLFallback  = prometheus.NewDesc("pgfast_ratelimit_redis_fallback", "1 while a limiter decides locally because Redis is unavailable.", []string{"scope"}, nil)
+	descRLFallbacks = prometheus.NewDesc("pgfast_ratelimit_fallback_decisions_total", "Decisions made locally because Redis was unavailable.", []string{"scope"}, nil)
+	descRLRedisErr  = prometheus.NewDesc("pgfast_ratelimit_redis_errors_total", "Redis calls that failed or timed out.", []string{"scope"}, nil)
+	descRLKeys      = prometheus.NewDesc("pgfast_ratelimit_keys", "Client keys held in memory.", []string{"scope"}, nil)
 )
 
 // statsCollector renders Stats() snapshots at scrape time.
@@ -54,7 +68,8 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPoolMax, descPoolInUse, descPoolIdle, descPoolAcquire, descPoolEmpty,
 		descPoolWait, descPoolRejected, descPoolSlow, descPoolQueries, descPoolQueryEMA, descPoolGateWaitng,
 		descCacheHits, descCacheMisses, descCacheEvictions, descCacheSets, descCacheDropped, descCacheCoalesced,
-		descCacheStale, descCachePurges, descCacheBytes} {
+		descCacheStale, descCachePurges, descCacheBytes,
+		descRLRejected, descRLAllowed, descRLFallback, descRLFallbacks, descRLRedisErr, descRLKeys} {
 		ch <- d
 	}
 }
@@ -73,6 +88,19 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.d, prometheus.CounterValue, float64(m.v))
 	}
 	ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(cs.CostUsed))
+	for _, l := range c.e.limits.snapshot() {
+		ls := l.lim.Stats()
+		fb := 0.0
+		if ls.FallbackActive {
+			fb = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descRLRejected, prometheus.CounterValue, float64(ls.Rejected), l.scope)
+		ch <- prometheus.MustNewConstMetric(descRLAllowed, prometheus.CounterValue, float64(ls.Allowed), l.scope)
+		ch <- prometheus.MustNewConstMetric(descRLFallback, prometheus.GaugeValue, fb, l.scope)
+		ch <- prometheus.MustNewConstMetric(descRLFallbacks, prometheus.CounterValue, float64(ls.Fallbacks), l.scope)
+		ch <- prometheus.MustNewConstMetric(descRLRedisErr, prometheus.CounterValue, float64(ls.RedisErrors), l.scope)
+		ch <- prometheus.MustNewConstMetric(descRLKeys, prometheus.GaugeValue, float64(ls.Keys), l.scope)
+	}
 	for name, db := range st.dbs {
 		s := db.pool.Stats()
 		g := func(d *prometheus.Desc, v float64) {
