@@ -1,0 +1,93 @@
+package pool
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// cancelGrace is how long a cancelled query may take to stop after the
+// CancelRequest is sent before the socket deadline breaks the read and the
+// connection is discarded. PostgreSQL answers a cancel within milliseconds;
+// a second covers a slow network without holding a dead request for long.
+const cancelGrace = time.Second
+
+// poolConfig turns validated, defaulted options into a pgxpool.Config. Every
+// session parameter goes into the startup packet (ConnConfig.RuntimeParams),
+// which the server applies while it authenticates: no SET round trip per
+// connection, and the values become the session defaults that RESET returns
+// to (pg_settings.source = 'client').
+func poolConfig(o Options, afterConnect func(context.Context, *pgx.Conn) error) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(o.URL)
+	if err != nil {
+		return nil, &ConfigError{Pool: o.Name, Field: "url", Reason: "cannot be parsed", Err: err}
+	}
+	cfg.MaxConns = o.MaxConns
+	cfg.MinConns = o.MinConns
+	cc := cfg.ConnConfig
+	cc.ConnectTimeout = o.ConnectTimeout
+	if cc.RuntimeParams == nil {
+		cc.RuntimeParams = make(map[string]string)
+	}
+	for k, v := range o.Settings {
+		cc.RuntimeParams[k] = v
+	}
+	cc.RuntimeParams["application_name"] = o.ApplicationName
+	if o.StatementTimeout > 0 {
+		cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(ceilMillis(o.StatementTimeout), 10)
+	}
+	if o.ReadOnly {
+		cc.RuntimeParams["default_transaction_read_only"] = "on"
+	}
+	if o.Role != "" {
+		// PostgreSQL applies startup-packet options inside the backend's
+		// first transaction (InitPostgres, process_startup_options), so the
+		// role's catalog lookup and membership check succeed there: no
+		// SET ROLE round trip is needed, and RESET ROLE returns to this role
+		// rather than to the login user.
+		cc.RuntimeParams["role"] = o.Role
+	}
+	if o.DescribeOnly {
+		// Unnamed statements only; descriptions are cached on the client so
+		// a query is still one round trip (DescribeExec would take two).
+		cc.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+	}
+	// pgx's default reaction to a cancelled context is to break the socket,
+	// which leaves the query running on the server until it next writes. A
+	// CancelRequest stops it there too: a client that hangs up on a slow
+	// query must not keep a backend busy.
+	cc.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: cancelGrace}
+	}
+	cfg.AfterConnect = afterConnect
+	return cfg, nil
+}
+
+// ceilMillis rounds d up to whole milliseconds, the unit of statement_timeout,
+// so a sub-millisecond timeout does not become 0 (no timeout at all).
+func ceilMillis(d time.Duration) int64 {
+	ms := int64(d / time.Millisecond)
+	if d%time.Millisecond != 0 {
+		ms++
+	}
+	return ms
+}
+
+// afterConnect runs the user's hook, then records the session baseline
+// that Release checks against.
+func (p *Pool) afterConnect(ctx context.Context, conn *pgx.Conn) error {
+	if p.opts.AfterConnect != nil {
+		if err := p.opts.AfterConnect(ctx, conn); err != nil {
+			p.log.Warn("pool: connection setup failed", "pool", p.opts.Name, "err", err)
+			return fmt.Errorf("cannot run AfterConnect: %w", err)
+		}
+	}
+	recordSession(conn.PgConn())
+	return nil
+}

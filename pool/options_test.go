@@ -1,0 +1,111 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestOptionsDefaults(t *testing.T) {
+	o := Options{URL: offlineURL}.withDefaults()
+	if o.MaxConns != 20 || o.MaxConcurrentQueries != 20 {
+		t.Fatalf("got MaxConns=%d MaxConcurrentQueries=%d; want 20 and 20", o.MaxConns, o.MaxConcurrentQueries)
+	}
+	if o.AcquireTimeout != time.Second || o.ConnectTimeout != 5*time.Second || o.SlowQuery != 500*time.Millisecond {
+		t.Fatalf("got AcquireTimeout=%s ConnectTimeout=%s SlowQuery=%s; want 1s, 5s, 500ms", o.AcquireTimeout, o.ConnectTimeout, o.SlowQuery)
+	}
+	if o.ApplicationName != "pgfast" || o.Logger == nil || o.StatementTimeout != 0 {
+		t.Fatalf("got ApplicationName=%q Logger=%v StatementTimeout=%s; want pgfast, a logger, 0", o.ApplicationName, o.Logger, o.StatementTimeout)
+	}
+	o = Options{URL: offlineURL, MaxConns: 7}.withDefaults()
+	if o.MaxConcurrentQueries != 7 {
+		t.Fatalf("got gate %d; want it to follow MaxConns 7", o.MaxConcurrentQueries)
+	}
+	if err := (Options{URL: offlineURL}).Validate(); err != nil {
+		t.Fatalf("zero options with a URL: got %v; want valid", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	f := func(o Options, field, reason string) {
+		t.Helper()
+		if o.URL == "-" {
+			o.URL = ""
+		} else if o.URL == "" {
+			o.URL = offlineURL
+		}
+		o.Name = "main"
+		err := o.Validate()
+		var ce *ConfigError
+		if !errors.As(err, &ce) {
+			t.Fatalf("%+v: got %v; want a *ConfigError", o, err)
+		}
+		if ce.Field != field || !strings.Contains(err.Error(), reason) {
+			t.Fatalf("got field %q, error %q; want field %q and %q", ce.Field, err, field, reason)
+		}
+		if !strings.HasPrefix(err.Error(), `pool: invalid `+field+` of "main": `) {
+			t.Fatalf("got %q; want the pool prefix, field and name", err)
+		}
+		if _, err := New(context.Background(), o); !errors.As(err, &ce) {
+			t.Fatalf("New(%+v): got %v; want a *ConfigError", o, err)
+		}
+	}
+	f(Options{URL: "-"}, "url", "is empty")
+	f(Options{URL: "postgres://u:secret@host:notaport/db"}, "url", "cannot be parsed")
+	f(Options{MaxConns: -1}, "max_conns", "at least 1, got -1")
+	f(Options{MaxConns: 2, MinConns: 3}, "min_conns", "between 0 and max_conns (2), got 3")
+	f(Options{MinConns: -1}, "min_conns", "got -1")
+	f(Options{MaxConcurrentQueries: -5}, "max_concurrent_queries", "got -5")
+	f(Options{AcquireTimeout: -time.Second}, "acquire_timeout", "negative")
+	f(Options{StatementTimeout: -time.Second}, "statement_timeout", "negative")
+	f(Options{ConnectTimeout: -time.Second}, "connect_timeout", "negative")
+	f(Options{ApplicationName: "a\x00b"}, "application_name", "NUL")
+	f(Options{Role: "r\x00"}, "role", "NUL")
+	f(Options{Settings: map[string]string{"work_mem": "1\x00"}}, "settings.work_mem", "NUL")
+	f(Options{Settings: map[string]string{"work mem": "1MB"}}, "settings.work mem", "not a PostgreSQL parameter name")
+	f(Options{Settings: map[string]string{"statement_timeout": "1s"}}, "settings.statement_timeout", "statement_timeout option")
+	f(Options{Settings: map[string]string{"Default_Transaction_Read_Only": "off"}}, "settings.Default_Transaction_Read_Only", "read_only option")
+	f(Options{Settings: map[string]string{"role": "x"}}, "settings.role", "role option")
+	f(Options{Settings: map[string]string{"application_name": "x"}}, "settings.application_name", "application_name option")
+}
+
+func TestValidateDoesNotLeakPassword(t *testing.T) {
+	err := Options{URL: "postgres://u:hunter2@host:notaport/db"}.Validate()
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("got %v; want an error without the password", err)
+	}
+}
+
+func TestValidSettingName(t *testing.T) {
+	f := func(name string, want bool) {
+		t.Helper()
+		if got := validSettingName(name); got != want {
+			t.Fatalf("validSettingName(%q): got %v; want %v", name, got, want)
+		}
+	}
+	f("work_mem", true)
+	f("TimeZone", true)
+	f("pg_stat_statements.track", true)
+	f("_x1", true)
+	f("", false)
+	f("1abc", false)
+	f(".x", false)
+	f("a-b", false)
+	f("a b", false)
+	f("a;b", false)
+}
+
+func TestCeilMillis(t *testing.T) {
+	f := func(d time.Duration, want int64) {
+		t.Helper()
+		if got := ceilMillis(d); got != want {
+			t.Fatalf("ceilMillis(%s): got %d; want %d", d, got, want)
+		}
+	}
+	f(time.Nanosecond, 1)
+	f(time.Millisecond, 1)
+	f(1500*time.Microsecond, 2)
+	f(5*time.Second, 5000)
+}
