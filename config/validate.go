@@ -78,7 +78,9 @@ func (v *validator) server() {
 	v.addr("server.addr", s.Addr)
 	if s.AdminAddr != "" && s.AdminAddr != "off" {
 		v.addr("server.admin_addr", s.AdminAddr)
-		if s.AdminAddr == s.Addr {
+		// Port 0 asks the system for a free port, so equal ":0" addresses
+		// still end up on different ports.
+		if s.AdminAddr == s.Addr && !strings.HasSuffix(s.Addr, ":0") {
 			v.fail("server.admin_addr", "must differ from server.addr, got %q for both", s.Addr)
 		}
 	}

@@ -426,7 +426,14 @@ func (e *Engine) prepareRoutes(ctx context.Context, dbName string, pc *pgconn.Pg
 		return nil
 	}
 	p.SendPipelineSync()
-	if err := p.Close(); err != nil {
+	err := p.Flush()
+	if cerr := p.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		if pc.IsClosed() {
+			return fmt.Errorf("cannot prepare routes on a new connection: %w", err)
+		}
 		// A route that no longer prepares (schema changed under us) is
 		// prepared lazily and fails on its own requests, not the pool's.
 		e.log.Warn("cannot prepare routes on a new connection", "database", dbName, "err", err)

@@ -100,6 +100,12 @@ func TestRouteResults(t *testing.T) {
 	// Settings travel with the query and stay local to it.
 	get(t, ts.url+"/settings").expect(t, 200, `"work_mem":"3MB"`, `"tz":"Asia/Kolkata"`, `+05:30"`)
 	get(t, ts.url+"/items/1").expect(t, 200)
+	// New connections get every route prepared in AfterConnect.
+	ts.e.state.Load().dbs["main"].pool.Reset()
+	for i := 0; i < 3; i++ {
+		get(t, ts.url+"/items?after=0").expect(t, 200, `{"id":1,"name":"one"}`)
+		get(t, ts.url+"/settings").expect(t, 200, `"work_mem":"3MB"`)
+	}
 	// A route timeout is a 504 with PostgreSQL's SQLSTATE.
 	get(t, ts.url+"/slow").expect(t, 504, `"code":"query_timeout"`, `"sqlstate":"57014"`)
 }

@@ -130,7 +130,11 @@ func (c *stmtCache) makeRoom(ctx context.Context, pc *pgconn.PgConn, n int) erro
 		p.SendDeallocate(stmtName(sql))
 	}
 	p.SendPipelineSync()
-	if err := p.Close(); err != nil {
+	err := p.Flush()
+	if cerr := p.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("cannot deallocate cached statements: %w", err)
 	}
 	clear(c.byKey)

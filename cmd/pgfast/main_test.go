@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pgfast/pgfast/embedpg"
+)
+
+func TestMain(m *testing.M) { embedpg.RunMain(m) }
+
+// buildBinary compiles pgfast once for the package's tests.
+var buildBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "pgfast-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "pgfast")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func binary(t *testing.T) string {
+	t.Helper()
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+func writeFile(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCheckNamesUnknownKey(t *testing.T) {
+	cfg := writeFile(t, "bad.yaml", "server:\n  addr: \":8580\"\n  max_bodybytes: 10\n")
+	out, err := exec.Command(binary(t), "check", "--config", cfg).CombinedOutput()
+	if err == nil {
+		t.Fatalf("check of a bad config exited 0:\n%s", out)
+	}
+	if !strings.Contains(string(out), "server.max_bodybytes") {
+		t.Fatalf("got %s; want the unknown key's path server.max_bodybytes", out)
+	}
+	good := writeFile(t, "good.yaml", "server: {addr: \":8580\"}\n")
+	if out, err := exec.Command(binary(t), "check", "--offline", "--config", good).CombinedOutput(); err != nil {
+		t.Fatalf("check of a good config: %v\n%s", err, out)
+	}
+}
+
+func TestCheckCompilesRoutesAgainstTheDatabase(t *testing.T) {
+	url := embedpg.NewDatabase(t, "CREATE TABLE t (id int)")
+	cfg := writeFile(t, "routes.yaml", fmt.Sprintf(`
+databases: {main: {url: %q}}
+routes:
+  - name: ok
+    path: /t/{id}
+    sql: SELECT id FROM t WHERE id = $1
+    params: [path.id]
+  - name: typo
+    path: /u/{id}
+    sql: SELECT id FROM tt WHERE id = $1
+    params: [path.id]
+`, url))
+	out, err := exec.Command(binary(t), "check", "--config", cfg).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "routes typo") || !strings.Contains(string(out), `"tt" does not exist`) {
+		t.Fatalf("got err=%v:\n%s\nwant a failure naming route typo and table tt", err, out)
+	}
+}
+
+// serveProcess runs `pgfast serve` and returns its public and admin base
+// URLs once it logs that it is serving.
+func serveProcess(t *testing.T, args ...string) (cmd *exec.Cmd, url, admin string, stderr *strings.Builder) {
+	t.Helper()
+	cmd = exec.Command(binary(t), append([]string{"serve", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, args...)...)
+	pr, pw := io.Pipe()
+	cmd.Stderr = pw
+	cmd.Stdout = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	stderr = &strings.Builder{}
+	var mu sync.Mutex
+	ready := make(chan [2]string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Text()
+			mu.Lock()
+			stderr.WriteString(line + "\n")
+			mu.Unlock()
+			var m map[string]any
+			if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "pgfast serving" {
+				ready <- [2]string{"http://" + m["addr"].(string), "http://" + m["admin_addr"].(string)}
+			}
+		}
+	}()
+	select {
+	case a := <-ready:
+		return cmd, a[0], a[1], stderr
+	case <-time.After(60 * time.Second):
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("pgfast did not start within 60s:\n%s", stderr.String())
+	}
+	return
+}
+
+func TestSIGTERMFinishesInFlightRequests(t *testing.T) {
+	url := embedpg.NewDatabase(t)
+	cfg := writeFile(t, "slow.yaml", fmt.Sprintf(`
+databases: {main: {url: %q, max_conns: 40, acquire_timeout: 20s}}
+routes:
+  - name: slow
+    path: /slow/{n}
+    sql: SELECT $1::int AS n, pg_sleep(0.4)::text AS slept
+    params: [path.n]
+`, url))
+	cmd, base, admin, logs := serveProcess(t, "--config", cfg)
+	defer func() {
+		if t.Failed() {
+			t.Log(logs.String())
+		}
+	}()
+	resp, err := http.Get(admin + "/metrics")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("admin /metrics: %v", err)
+	}
+	resp.Body.Close()
+
+	const n = 200
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: n, MaxIdleConnsPerHost: n}, Timeout: 60 * time.Second}
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := client.Get(fmt.Sprintf("%s/slow/%d", base, i))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if err != nil || resp.StatusCode != 200 || !strings.Contains(string(b), fmt.Sprintf(`"n":%d`, i)) {
+				errs <- fmt.Errorf("request %d: %d %s %v", i, resp.StatusCode, b, err)
+			}
+		}()
+	}
+	time.Sleep(time.Second) // every request sent and accepted; most wait for a connection
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(errs)
+	failed := 0
+	for err := range errs {
+		failed++
+		if failed < 5 {
+			t.Error(err)
+		}
+	}
+	if failed > 0 {
+		t.Fatalf("%d of %d in-flight requests failed across SIGTERM", failed, n)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("pgfast exited with %v; want 0", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("pgfast did not exit within 30s of SIGTERM")
+	}
+}
