@@ -28,7 +28,6 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			serveCommand(),
 			checkCommand(),
-			benchCommand(),
 			versionCommand(),
 		},
 	}
