@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 
 	"github.com/pgfast/pgfast/cache"
@@ -20,8 +21,9 @@ type request struct {
 	params pathParams
 	values routeValues
 	hasher cache.Hasher
-	buf    []byte // scratch for header values
-	keyBuf []byte // scratch for the limiter key
+	buf    []byte                     // scratch for header values
+	keyBuf []byte                     // scratch for the limiter key
+	body   map[string]json.RawMessage // a route's JSON body, parsed on first use
 }
 
 var requestPool = sync.Pool{New: func() any { return &request{buf: make([]byte, 0, 256)} }}
@@ -36,7 +38,7 @@ func acquireRequest(ctx *fasthttp.RequestCtx, st *state) *request {
 const maxPooledBuf = 64 << 10
 
 func releaseRequest(r *request) {
-	r.ctx, r.st, r.ep = nil, nil, nil
+	r.ctx, r.st, r.ep, r.body = nil, nil, nil, nil
 	r.params.n = 0
 	if cap(r.buf) > maxPooledBuf {
 		r.buf = make([]byte, 0, 256)
@@ -57,6 +59,9 @@ func (e *Engine) handle(ctx *fasthttp.RequestCtx) {
 	st := e.state.Load()
 	r := acquireRequest(ctx, st)
 	defer e.finish(r)
+	if st.cors != nil && st.cors.apply(ctx) {
+		return
+	}
 	ep, res := st.router.lookup(ctx.Method(), ctx.Path(), &r.params)
 	switch res {
 	case lookupNoPath:
@@ -84,6 +89,9 @@ func (e *Engine) finish(r *request) {
 		r.ctx.SetConnectionClose()
 	}
 	e.metrics.observe(r.ep, r.ctx)
+	if r.st.accessLog {
+		e.logAccess(r)
+	}
 	releaseRequest(r)
 }
 
@@ -95,4 +103,20 @@ func (e *Engine) fail(r *request, err error) {
 		e.log.Error("request failed", "endpoint", r.ep.name, "err", err)
 	}
 	writeError(r.ctx, he)
+}
+
+// logAccess writes one access-log line (log.access: true).
+func (e *Engine) logAccess(r *request) {
+	name := endpointUnknown
+	if r.ep != nil {
+		name = r.ep.name
+	}
+	e.log.Info("access",
+		"method", string(r.ctx.Method()),
+		"path", string(r.ctx.Path()),
+		"route", name,
+		"status", r.ctx.Response.StatusCode(),
+		"duration_ms", float64(since(r.ctx).Microseconds())/1000,
+		"remote", r.ctx.RemoteIP().String(),
+		"bytes", len(r.ctx.Response.Body()))
 }

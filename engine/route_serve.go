@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	json "github.com/goccy/go-json"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/valyala/fasthttp"
 
@@ -62,6 +63,11 @@ func (rt *route) gather(r *request, out *routeValues) error {
 		case config.SourceHeader:
 			if v = r.ctx.Request.Header.PeekCanonical(p.nameB); v != nil {
 				present = true
+			}
+		case config.SourceBody:
+			var err error
+			if v, present, err = r.bodyField(p.name); err != nil {
+				return err
 			}
 		}
 		if !present {
@@ -514,4 +520,28 @@ func (st *state) clientKey(r *request, acc *account) []byte {
 	}
 	r.keyBuf = clientIP(r.ctx, st.trusted, r.keyBuf)
 	return r.keyBuf
+}
+
+// bodyField returns a top-level field of the request's JSON body, parsed
+// once per request: strings unquoted, numbers as written (every digit),
+// objects and arrays as JSON text, null as absent.
+func (r *request) bodyField(name string) ([]byte, bool, error) {
+	if r.body == nil {
+		r.body = map[string]json.RawMessage{}
+		if err := decodeJSON(r.ctx.PostBody(), &r.body); err != nil {
+			return nil, false, err
+		}
+	}
+	raw, ok := r.body[name]
+	if !ok || string(raw) == "null" {
+		return nil, false, nil
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, false, errBadRequest("body." + name + ": " + err.Error())
+		}
+		return []byte(s), true, nil
+	}
+	return raw, true, nil
 }

@@ -24,6 +24,8 @@ type state struct {
 	defaultLimit *rateLimit     // limits.default, for routes without their own
 	limitKey     string         // limits.key: ip, account or jwt.<claim>
 	trusted      trustedProxies // limits.trusted_proxies
+	cors         *corsPolicy    // server.cors; nil when off
+	accessLog    bool           // log.access
 }
 
 // database is one entry of the config's databases: its pool.
@@ -51,6 +53,8 @@ type endpoint struct {
 // reload, offers pools that can be kept.
 func buildState(ctx context.Context, e *Engine, cfg *config.Config, prev *state) (*state, error) {
 	st := &state{cfg: cfg, dbs: map[string]*database{}, accounts: map[[32]byte]*account{}, tokens: &tokenCache{}, limitKey: cfg.Limits.Key}
+	st.cors = newCORS(cfg.Server.CORS)
+	st.accessLog = cfg.Log.Access
 	var err error
 	if st.trusted, err = parseTrustedProxies(cfg.Limits.TrustedProxies); err != nil {
 		return nil, err
