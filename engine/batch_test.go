@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pgfast/pgfast/embedpg"
 )
@@ -57,14 +58,19 @@ func TestBatchIndependentAndTransactional(t *testing.T) {
 		expect(t, 200, `{"error":{"code":"bad_request","message":"params[0]`, `"rows":[{"b":2}]`)
 }
 
-// countingProxy forwards TCP between pgfast and PostgreSQL and counts the
-// client's "turns": each time the client writes after the server has
-// written. A pipelined batch is one turn however many statements it holds.
+// countingProxy forwards TCP between pgfast and PostgreSQL and counts
+// round trips. It holds the server's bytes back until the client has been
+// quiet for a moment, then releases them; a client write after a release
+// starts a new round trip. A pipelining client writes everything, goes
+// quiet, reads: one round trip however many statements it sent. A client
+// that waits for each answer would need one release per statement.
 type countingProxy struct {
 	ln    net.Listener
 	turns atomic.Int64
 	wg    sync.WaitGroup
 }
+
+const proxyQuiet = 20 * time.Millisecond
 
 func newCountingProxy(t *testing.T, target string) *countingProxy {
 	t.Helper()
@@ -86,35 +92,80 @@ func newCountingProxy(t *testing.T, target string) *countingProxy {
 				c.Close()
 				continue
 			}
-			var lastFromServer atomic.Bool
-			lastFromServer.Store(true)
-			pipe := func(dst, src net.Conn, fromClient bool) {
-				defer dst.Close()
-				buf := make([]byte, 64<<10)
-				for {
-					n, err := src.Read(buf)
-					if n > 0 {
-						if fromClient && lastFromServer.Swap(false) {
-							p.turns.Add(1)
-						}
-						if !fromClient {
-							lastFromServer.Store(true)
-						}
-						if _, werr := dst.Write(buf[:n]); werr != nil {
-							return
-						}
-					}
-					if err != nil {
-						return
-					}
-				}
-			}
-			go pipe(s, c, true)
-			go pipe(c, s, false)
+			p.serve(c, s)
 		}
 	}()
 	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
 	return p
+}
+
+func (p *countingProxy) serve(c, s net.Conn) {
+	var mu sync.Mutex
+	var pending []byte
+	lastClient := time.Now()
+	released := true
+	done := make(chan struct{})
+	go func() { // client -> server
+		defer close(done)
+		defer s.Close()
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := c.Read(buf)
+			if n > 0 {
+				mu.Lock()
+				if released {
+					p.turns.Add(1)
+					released = false
+				}
+				lastClient = time.Now()
+				mu.Unlock()
+				if _, werr := s.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go func() { // server -> proxy buffer
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := s.Read(buf)
+			if n > 0 {
+				mu.Lock()
+				pending = append(pending, buf[:n]...)
+				mu.Unlock()
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go func() { // proxy buffer -> client, once the client is quiet
+		defer c.Close()
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			mu.Lock()
+			var out []byte
+			if len(pending) > 0 && time.Since(lastClient) >= proxyQuiet {
+				out, pending = pending, nil
+				released = true
+			}
+			mu.Unlock()
+			if out != nil {
+				if _, err := c.Write(out); err != nil {
+					return
+				}
+			}
+		}
+	}()
 }
 
 func TestBatchIsOneRoundTrip(t *testing.T) {
@@ -150,5 +201,12 @@ accounts: [{id: a, api_token: tok, allowed_operations: [SELECT], max_connections
 	}
 	if turns := proxy.turns.Load() - before; turns != 1 {
 		t.Fatalf("a 100-query batch took %d round trips to PostgreSQL; want 1", turns)
+	}
+	// Control: the proxy does see separate round trips. A query the
+	// connection has not prepared takes two (prepare, then execute).
+	before = proxy.turns.Load()
+	do(t, "POST", ts.url+"/v1/query", `{"query":"SELECT name FROM items WHERE id = $1 AND id > 0","params":[1]}`, "Authorization", "Bearer tok").expect(t, 200)
+	if turns := proxy.turns.Load() - before; turns != 2 {
+		t.Fatalf("an unprepared query took %d round trips; want 2 (the proxy miscounts)", turns)
 	}
 }
