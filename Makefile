@@ -21,7 +21,7 @@ deps:
 		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq redis-server >/dev/null; \
 	else echo "deps: redis-server found: $$(command -v redis-server)"; fi
-	@PATH="$(PATH):$(wildcard /usr/lib/postgresql/*/bin)" command -v initdb >/dev/null || { echo "deps: PostgreSQL still missing after install" >&2; exit 1; }
+	@PATH="$(PATH):$$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tr "\n" ":")" command -v initdb >/dev/null && echo "deps: PostgreSQL server binaries: $$(PATH="$(PATH):$$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tr "\n" ":")" command -v initdb)" || { echo "deps: PostgreSQL still missing after install" >&2; exit 1; }
 	$(GO) mod download
 
 build:

@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"fmt"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -100,4 +102,32 @@ func benchmarkHTTP(b *testing.B, c *fasthttp.HostClient, path string, headers ..
 			}
 		}
 	})
+}
+
+// BenchmarkBatch100 is POST /v1/batch of 100 primary-key SELECTs over
+// loopback HTTP: one pipelined round trip to PostgreSQL per batch.
+func BenchmarkBatch100(b *testing.B) {
+	ts := startServer(b, parseConfig(b, `
+accounts:
+  - {id: bench, api_token: sk_bench, allowed_operations: [SELECT], max_connections: 4}
+`), embedpg.NewDatabase(b, routeSchema))
+	var body strings.Builder
+	body.WriteString(`{"queries":[`)
+	for i := 0; i < 100; i++ {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		fmt.Fprintf(&body, `{"query":"SELECT customer_id, name FROM customer WHERE customer_id = $1","params":[%d]}`, i%50+1)
+	}
+	body.WriteString(`]}`)
+	payload := body.String()
+	do(b, "POST", ts.url+"/v1/batch", payload, "Authorization", "Bearer sk_bench").expect(b, 200)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		r := do(b, "POST", ts.url+"/v1/batch", payload, "Authorization", "Bearer sk_bench")
+		if r.status != 200 {
+			b.Fatalf("got %d", r.status)
+		}
+	}
 }
