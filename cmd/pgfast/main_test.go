@@ -198,3 +198,47 @@ routes:
 		t.Fatal("pgfast did not exit within 30s of SIGTERM")
 	}
 }
+
+func TestConfigFileChangeReloads(t *testing.T) {
+	url := embedpg.NewDatabase(t, "CREATE TABLE t (id int); INSERT INTO t VALUES (1)")
+	route := func(name string) string {
+		return fmt.Sprintf("  - name: %s\n    path: /%s/{id}\n    sql: SELECT id FROM t WHERE id = $1\n    params: [path.id]\n", name, name)
+	}
+	cfg := writeFile(t, "live.yaml", fmt.Sprintf("databases: {main: {url: %q}}\nroutes:\n", url)+route("a"))
+	cmd, base, _, logs := serveProcess(t, "--config", cfg)
+	status := func(path string) int {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	waitFor := func(path string, want int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for status(path) != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never answered %d:\n%s", path, want, logs.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if got := status("/a/1"); got != 200 {
+		t.Fatalf("got %d; want 200", got)
+	}
+	// The file changes: route b appears without a restart.
+	os.WriteFile(cfg, []byte(fmt.Sprintf("databases: {main: {url: %q}}\nroutes:\n", url)+route("a")+route("b")), 0o600)
+	waitFor("/b/1", 200)
+	// A broken config is refused; the running one keeps serving.
+	os.WriteFile(cfg, []byte(fmt.Sprintf("databases: {main: {url: %q}}\nroutes:\n", url)+route("a")+"  - name: c\n    path: /c\n    sql: SELEKT 1\n"), 0o600)
+	time.Sleep(time.Second)
+	if status("/b/1") != 200 || status("/c") != 404 {
+		t.Fatalf("after a broken config: /b/1 %d, /c %d; want 200, 404", status("/b/1"), status("/c"))
+	}
+	// SIGHUP reloads too.
+	os.WriteFile(cfg, []byte(fmt.Sprintf("databases: {main: {url: %q}}\nroutes:\n", url)+route("d")), 0o600)
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor("/d/1", 200)
+	waitFor("/a/1", 404)
+}

@@ -114,6 +114,19 @@ func serve(ctx context.Context, load func() (*config.Config, error), out io.Writ
 		printExamples(out, ln.Addr(), addrOf(adminLn), cfg)
 	}
 
+	reloadNow := func() {
+		if err := eng.Reload(ctx); err != nil {
+			log.Error("config reload rejected; the previous config keeps serving", "err", err)
+		}
+	}
+	if fi, err := os.Stat(cfg.Source); cfg.Source != "" && err == nil && !fi.IsDir() {
+		wctx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		if err := watchConfig(wctx, cfg.Source, reloadNow, log); err != nil {
+			log.Warn("cannot watch the config file; reload with SIGHUP or POST /admin/reload", "err", err)
+		}
+	}
+
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
@@ -125,9 +138,7 @@ func serve(ctx context.Context, load func() (*config.Config, error), out io.Writ
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
 				log.Info("SIGHUP: reloading config")
-				if err := eng.Reload(ctx); err != nil {
-					log.Error("config reload rejected; the previous config keeps serving", "err", err)
-				}
+				reloadNow()
 				continue
 			}
 			log.Info("shutting down", "signal", sig.String(), "timeout", cfg.Server.ShutdownTimeout.String())
