@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgfast/pgfast/config"
 	"github.com/pgfast/pgfast/rowcodec"
 	"github.com/pgfast/pgfast/sqlclass"
 )
@@ -81,7 +82,8 @@ func (e *Engine) serveBatch(r *request) error {
 	// Round trip 1 (only for statements new to this connection).
 	sds := make([]*pgconn.StatementDescription, n)
 	prepErrs := make([]error, n)
-	if err := describeAll(ctx, pc, sqls, sds, prepErrs); err != nil {
+	describeOnly := acc.db.cfg.StatementCache == config.StatementCacheDescribe
+	if err := describeAll(ctx, pc, sqls, sds, prepErrs, describeOnly); err != nil {
 		return err
 	}
 	types := acc.db.types
@@ -127,7 +129,11 @@ func (e *Engine) serveBatch(r *request) error {
 		if errs[i] != nil {
 			continue
 		}
-		p.SendQueryStatement(sds[i], params[i], nil, formats[i])
+		if describeOnly {
+			p.SendQueryParams(sqls[i], params[i], sds[i].ParamOIDs, nil, formats[i])
+		} else {
+			p.SendQueryStatement(sds[i], params[i], nil, formats[i])
+		}
 		sent = append(sent, i)
 		if !b.Transaction {
 			p.SendPipelineSync()

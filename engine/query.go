@@ -11,6 +11,7 @@ import (
 	json "github.com/goccy/go-json"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgfast/pgfast/config"
 	"github.com/pgfast/pgfast/pool"
 	"github.com/pgfast/pgfast/rowcodec"
 	"github.com/pgfast/pgfast/sqlclass"
@@ -167,7 +168,8 @@ type queryRun struct {
 // buffered.
 func (run *queryRun) begin(dst []byte) ([]byte, bool, error) {
 	pc := run.conn.PgConn()
-	sd, err := describe(run.ctx, pc, run.q.Query)
+	describeOnly := run.acc.db.cfg.StatementCache == config.StatementCacheDescribe
+	sd, err := describe(run.ctx, pc, run.q.Query, describeOnly)
 	if err != nil {
 		return nil, false, err
 	}
@@ -187,7 +189,11 @@ func (run *queryRun) begin(dst []byte) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("cannot load column types: %w", err)
 	}
 	formats := types.Formats(make([]int16, 0, len(oids)), oids)
-	run.rr = pc.ExecPrepared(run.ctx, sd.Name, params, nil, formats)
+	if describeOnly {
+		run.rr = pc.ExecParams(run.ctx, run.q.Query, params, sd.ParamOIDs, nil, formats)
+	} else {
+		run.rr = pc.ExecPrepared(run.ctx, sd.Name, params, nil, formats)
+	}
 	plan, err := rowcodec.NewPlan(run.rr.FieldDescriptions(), sessionOptions(pc, types))
 	if err != nil {
 		return nil, false, err

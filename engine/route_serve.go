@@ -363,17 +363,29 @@ func startRoute(ctx context.Context, rt *route, args [][]byte) (*routeExec, erro
 	}
 	x.conn = conn
 	pc := conn.PgConn()
-	if err := ensureRoutePrepared(ctx, pc, rt); err != nil {
+	if rt.describeOnly {
+		// statement_cache: describe (PgBouncer in transaction mode): no
+		// named statement may outlive the transaction, so the statement is
+		// parsed unnamed in the same message train, with the parameter
+		// types and result formats known since compilation. Still one round trip.
+		if rt.settings == "" {
+			x.rr = pc.ExecParams(ctx, rt.cfg.SQL, args, rt.paramOIDs, nil, rt.formats)
+			return x, nil
+		}
+	} else if err := ensureRoutePrepared(ctx, pc, rt); err != nil {
 		x.finish()
 		return nil, err
-	}
-	if rt.settings == "" {
+	} else if rt.settings == "" {
 		x.rr = pc.ExecPrepared(ctx, rt.stmt, args, nil, rt.formats)
 		return x, nil
 	}
 	x.p = pc.StartPipeline(ctx)
 	x.p.SendQueryParams(rt.settings, nil, nil, nil, nil)
-	x.p.SendQueryPrepared(rt.stmt, args, nil, rt.formats)
+	if rt.describeOnly {
+		x.p.SendQueryParams(rt.cfg.SQL, args, rt.paramOIDs, nil, rt.formats)
+	} else {
+		x.p.SendQueryPrepared(rt.stmt, args, nil, rt.formats)
+	}
 	x.p.SendPipelineSync()
 	if err := x.p.Flush(); err != nil {
 		x.finish()

@@ -42,6 +42,8 @@ type route struct {
 
 	invalidateOn []string
 	cacheControl []byte
+	describeOnly bool       // statement_cache: describe: unnamed statements only
+	paramOIDs    []uint32   // for describeOnly's unnamed Parse
 	auth         string     // none, token or jwt
 	limit        *rateLimit // rate_limit, or limits.default
 }
@@ -127,7 +129,12 @@ func compileRoute(ctx context.Context, e *Engine, st *state, prev *state, rc *co
 	}
 	defer conn.Release()
 	pc := conn.PgConn()
-	sd, err := pc.Prepare(ctx, rt.stmt, rc.SQL, nil)
+	rt.describeOnly = db.cfg.StatementCache == config.StatementCacheDescribe
+	prepName := rt.stmt
+	if rt.describeOnly {
+		prepName = ""
+	}
+	sd, err := pc.Prepare(ctx, prepName, rc.SQL, nil)
 	if err != nil {
 		var pgErr *pgconn.PgError
 		if !errors.As(err, &pgErr) || pgErr.Code != "42P05" {
@@ -138,7 +145,10 @@ func compileRoute(ctx context.Context, e *Engine, st *state, prev *state, rc *co
 			return nil, fail("sql does not prepare: %v", err)
 		}
 	}
-	markPrepared(pc, rt.stmt)
+	if !rt.describeOnly {
+		markPrepared(pc, rt.stmt)
+	}
+	rt.paramOIDs = append([]uint32(nil), sd.ParamOIDs...)
 	if len(sd.ParamOIDs) != len(rc.Params) {
 		return nil, fail("sql takes %d parameters but params lists %d", len(sd.ParamOIDs), len(rc.Params))
 	}
@@ -415,7 +425,7 @@ func (e *Engine) prepareRoutes(ctx context.Context, dbName string, pc *pgconn.Pg
 	p := pc.StartPipeline(ctx)
 	var names []string
 	for _, rt := range st.routes {
-		if rt.db.name != dbName {
+		if rt.db.name != dbName || rt.describeOnly {
 			continue
 		}
 		p.SendPrepare(rt.stmt, rt.cfg.SQL, nil)

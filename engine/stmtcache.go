@@ -39,8 +39,13 @@ func stmtName(sql string) string {
 }
 
 // describe returns the statement for sql, preparing it (one round trip) on
-// a miss.
-func describe(ctx context.Context, pc *pgconn.PgConn, sql string) (*pgconn.StatementDescription, error) {
+// a miss. With unnamed (statement_cache: describe) it only describes, as
+// the unnamed statement, every time: nothing named may outlive a
+// transaction behind PgBouncer.
+func describe(ctx context.Context, pc *pgconn.PgConn, sql string, unnamed bool) (*pgconn.StatementDescription, error) {
+	if unnamed {
+		return pc.Prepare(ctx, "", sql, nil)
+	}
 	c := connStmtCache(pc)
 	if sd := c.byKey[sql]; sd != nil {
 		return sd, nil
@@ -60,7 +65,10 @@ func describe(ctx context.Context, pc *pgconn.PgConn, sql string) (*pgconn.State
 // round trip; each statement has its own Sync, so one that fails to prepare
 // does not spoil the others. errs[i] is statement i's error; the returned
 // error means the connection itself failed.
-func describeAll(ctx context.Context, pc *pgconn.PgConn, sqls []string, sds []*pgconn.StatementDescription, errs []error) error {
+func describeAll(ctx context.Context, pc *pgconn.PgConn, sqls []string, sds []*pgconn.StatementDescription, errs []error, unnamed bool) error {
+	if unnamed {
+		return describeUnnamed(ctx, pc, sqls, sds, errs)
+	}
 	c := connStmtCache(pc)
 	var todo []string // distinct uncached SQL, in first-seen order
 	seen := map[string]bool{}
@@ -139,4 +147,38 @@ func (c *stmtCache) makeRoom(ctx context.Context, pc *pgconn.PgConn, n int) erro
 	}
 	clear(c.byKey)
 	return nil
+}
+
+// describeUnnamed describes every statement as the unnamed statement, in
+// one pipelined round trip (each Parse replaces the previous unnamed
+// statement, but the descriptions come back in order).
+func describeUnnamed(ctx context.Context, pc *pgconn.PgConn, sqls []string, sds []*pgconn.StatementDescription, errs []error) error {
+	p := pc.StartPipeline(ctx)
+	for _, sql := range sqls {
+		p.SendPrepare("", sql, nil)
+		p.SendPipelineSync()
+	}
+	if err := p.Flush(); err != nil {
+		p.Close()
+		return err
+	}
+	for i := range sqls {
+		res, err := p.GetResults()
+		if err != nil {
+			var pgErr *pgconn.PgError
+			if !errors.As(err, &pgErr) {
+				p.Close()
+				return err
+			}
+			errs[i] = err
+		} else if sd, ok := res.(*pgconn.StatementDescription); ok {
+			sd.SQL = sqls[i]
+			sds[i] = sd
+		}
+		if _, err := p.GetResults(); err != nil {
+			p.Close()
+			return err
+		}
+	}
+	return p.Close()
 }
