@@ -235,6 +235,7 @@ func (e *Engine) serveBatch(r *request) error {
 	out = append(out, '}')
 	r.ctx.SetContentTypeBytes(contentTypeJSON)
 	r.ctx.Response.SetBodyRaw(out)
+	r.dynamic = true
 	return nil
 }
 

@@ -24,6 +24,10 @@ type request struct {
 	buf    []byte                     // scratch for header values
 	keyBuf []byte                     // scratch for the limiter key
 	body   map[string]json.RawMessage // a route's JSON body, parsed on first use
+	zbuf   []byte                     // scratch for compressing a dynamic body
+	// dynamic marks a response built for this request alone (not a cached
+	// entry): it may be compressed on the way out.
+	dynamic bool
 }
 
 var requestPool = sync.Pool{New: func() any { return &request{buf: make([]byte, 0, 256)} }}
@@ -38,7 +42,10 @@ func acquireRequest(ctx *fasthttp.RequestCtx, st *state) *request {
 const maxPooledBuf = 64 << 10
 
 func releaseRequest(r *request) {
-	r.ctx, r.st, r.ep, r.body = nil, nil, nil, nil
+	r.ctx, r.st, r.ep, r.body, r.dynamic = nil, nil, nil, nil, false
+	if cap(r.zbuf) > maxPooledBuf {
+		r.zbuf = nil
+	}
 	r.params.n = 0
 	if cap(r.buf) > maxPooledBuf {
 		r.buf = make([]byte, 0, 256)
@@ -77,6 +84,10 @@ func (e *Engine) handle(ctx *fasthttp.RequestCtx) {
 	r.ep = ep
 	if err := ep.serve(r); err != nil {
 		e.fail(r, err)
+		return
+	}
+	if r.dynamic && st.compress != nil {
+		st.compress.apply(r)
 	}
 }
 

@@ -107,6 +107,7 @@ func (e *Engine) serveQuery(r *request) error {
 	if done {
 		r.ctx.Response.SetBodyRaw(body)
 		run.finish(nil)
+		r.dynamic = true
 		return nil
 	}
 	// The result is larger than the stream threshold: send what is encoded

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -267,5 +269,35 @@ func waitNoActivity(t *testing.T, dbURL, text string) {
 			t.Fatalf("%d backends still run %q", n, text)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestDynamicBodiesAreCompressed(t *testing.T) {
+	f := newQueryFixture(t, "")
+	for _, enc := range []string{"gzip", "br"} {
+		req, _ := http.NewRequest("POST", f.url+"/v1/query", strings.NewReader(`{"query":"SELECT repeat('x', 5000) AS pad"}`))
+		req.Header.Set("Authorization", "Bearer "+tokAdmin)
+		req.Header.Set("Accept-Encoding", enc)
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.Header.Get("Content-Encoding") != enc || len(b) > 1000 {
+			t.Fatalf("Accept-Encoding %s: got Content-Encoding %q and %d bytes; want a compressed body", enc, resp.Header.Get("Content-Encoding"), len(b))
+		}
+	}
+	// A client that does not ask gets identity.
+	req, _ := http.NewRequest("POST", f.url+"/v1/query", strings.NewReader(`{"query":"SELECT repeat('x', 5000) AS pad"}`))
+	req.Header.Set("Authorization", "Bearer "+tokAdmin)
+	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "" || !strings.Contains(string(b), strings.Repeat("x", 5000)) {
+		t.Fatalf("got Content-Encoding %q; want identity", resp.Header.Get("Content-Encoding"))
 	}
 }

@@ -249,6 +249,7 @@ func (e *Engine) runUncached(r *request, rt *route, vals *routeValues) error {
 		}
 		r.ctx.SetStatusCode(status)
 		r.ctx.Response.SetBodyRaw(body)
+		r.dynamic = true
 		return nil
 	}
 	x, err := startRoute(ctx, rt, vals.v[:vals.n])
@@ -267,6 +268,7 @@ func (e *Engine) runUncached(r *request, rt *route, vals *routeValues) error {
 		s.buf = nil
 		s.Close()
 		r.ctx.Response.SetBodyRaw(body)
+		r.dynamic = true
 		return nil
 	}
 	r.ctx.Response.SetBodyStream(s, -1)

@@ -26,6 +26,7 @@ type state struct {
 	trusted      trustedProxies // limits.trusted_proxies
 	cors         *corsPolicy    // server.cors; nil when off
 	accessLog    bool           // log.access
+	compress     *compressor    // server.compression, for dynamic bodies
 }
 
 // database is one entry of the config's databases: its pool.
@@ -55,6 +56,7 @@ func buildState(ctx context.Context, e *Engine, cfg *config.Config, prev *state)
 	st := &state{cfg: cfg, dbs: map[string]*database{}, accounts: map[[32]byte]*account{}, tokens: &tokenCache{}, limitKey: cfg.Limits.Key}
 	st.cors = newCORS(cfg.Server.CORS)
 	st.accessLog = cfg.Log.Access
+	st.compress = newCompressor(cfg.Server.Compression)
 	var err error
 	if st.trusted, err = parseTrustedProxies(cfg.Limits.TrustedProxies); err != nil {
 		return nil, err
