@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/pgfast/pgfast/cache"
+	"github.com/pgfast/pgfast/jwtauth"
 )
 
 // request is the per-request scratch state, pooled. It must not be kept
@@ -25,6 +26,7 @@ type request struct {
 	keyBuf []byte                     // scratch for the limiter key
 	body   map[string]json.RawMessage // a route's JSON body, parsed on first use
 	zbuf   []byte                     // scratch for compressing a dynamic body
+	claims *jwtauth.Claims            // the verified JWT of an auth: jwt route
 	// dynamic marks a response built for this request alone (not a cached
 	// entry): it may be compressed on the way out.
 	dynamic bool
@@ -42,7 +44,7 @@ func acquireRequest(ctx *fasthttp.RequestCtx, st *state) *request {
 const maxPooledBuf = 64 << 10
 
 func releaseRequest(r *request) {
-	r.ctx, r.st, r.ep, r.body, r.dynamic = nil, nil, nil, nil, false
+	r.ctx, r.st, r.ep, r.body, r.dynamic, r.claims = nil, nil, nil, nil, false, nil
 	if cap(r.zbuf) > maxPooledBuf {
 		r.zbuf = nil
 	}

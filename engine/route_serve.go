@@ -64,6 +64,8 @@ func (rt *route) gather(r *request, out *routeValues) error {
 			if v = r.ctx.Request.Header.PeekCanonical(p.nameB); v != nil {
 				present = true
 			}
+		case config.SourceJWT:
+			v, present = r.claims.Claim(p.name)
 		case config.SourceBody:
 			var err error
 			if v, present, err = r.bodyField(p.name); err != nil {
@@ -98,9 +100,15 @@ func (rt *route) gather(r *request, out *routeValues) error {
 // at the same time).
 func (e *Engine) serveRoute(r *request, rt *route) error {
 	var acc *account
-	if rt.auth == config.AuthToken {
+	switch rt.auth {
+	case config.AuthToken:
 		var err error
 		if acc, err = r.st.authenticate(r); err != nil {
+			return err
+		}
+	case config.AuthJWT:
+		var err error
+		if r.claims, err = r.st.verifyJWT(r); err != nil {
 			return err
 		}
 	}
@@ -531,6 +539,11 @@ func markPrepared(pc *pgconn.PgConn, stmt string) { preparedOn(pc)[stmt] = true 
 func (st *state) clientKey(r *request, acc *account) []byte {
 	if st.limitKey == config.KeyAccount && acc != nil {
 		return acc.idBytes
+	}
+	if r.claims != nil && len(st.limitKey) > 4 && st.limitKey[:4] == "jwt." {
+		if v, ok := r.claims.Claim(st.limitKey[4:]); ok {
+			return v
+		}
 	}
 	r.keyBuf = clientIP(r.ctx, st.trusted, r.keyBuf)
 	return r.keyBuf

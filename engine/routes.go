@@ -114,8 +114,8 @@ func compileRoute(ctx context.Context, e *Engine, st *state, prev *state, rc *co
 			return nil, fail("%v", err)
 		}
 	}
-	if rc.Auth == config.AuthJWT {
-		return nil, fail("auth: jwt needs auth.jwt, which this build does not verify yet")
+	if (rc.Auth == config.AuthJWT || usesJWT(rc)) && st.jwt == nil {
+		return nil, fail("auth: jwt and jwt.* params need auth.jwt to be configured")
 	}
 	if rt.ttl > 0 {
 		rt.cacheControl = []byte("max-age=" + strconv.FormatInt(int64(rt.ttl/time.Second), 10))
@@ -182,8 +182,8 @@ func compileRoute(ctx context.Context, e *Engine, st *state, prev *state, rc *co
 			}
 			rp.max, rp.hasMax = *p.Max, true
 		}
-		if p.Source == config.SourceJWT {
-			return nil, fail("params[%d]: jwt.%s needs JWT verification, which this build does not do yet", i, p.Name)
+		if p.Source == config.SourceJWT && rc.Auth != config.AuthJWT {
+			return nil, fail("params[%d]: jwt.%s needs auth: jwt on the route", i, p.Name)
 		}
 		rt.params = append(rt.params, rp)
 	}
@@ -467,4 +467,13 @@ func canonicalHeader(name string) string {
 		up = c == '-'
 	}
 	return string(b)
+}
+
+func usesJWT(rc *config.Route) bool {
+	for _, p := range rc.Params {
+		if p.Source == config.SourceJWT {
+			return true
+		}
+	}
+	return false
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/pgfast/pgfast/config"
+	"github.com/pgfast/pgfast/jwtauth"
 	"github.com/pgfast/pgfast/pool"
 	"github.com/pgfast/pgfast/rowcodec"
 )
@@ -27,6 +28,7 @@ type state struct {
 	cors         *corsPolicy    // server.cors; nil when off
 	accessLog    bool           // log.access
 	compress     *compressor    // server.compression, for dynamic bodies
+	jwt          *jwtauth.Verifier
 }
 
 // database is one entry of the config's databases: its pool.
@@ -58,6 +60,9 @@ func buildState(ctx context.Context, e *Engine, cfg *config.Config, prev *state)
 	st.accessLog = cfg.Log.Access
 	st.compress = newCompressor(cfg.Server.Compression)
 	var err error
+	if st.jwt, err = newVerifier(ctx, e, cfg.Auth.JWT); err != nil {
+		return nil, err
+	}
 	if st.trusted, err = parseTrustedProxies(cfg.Limits.TrustedProxies); err != nil {
 		return nil, err
 	}
@@ -123,6 +128,9 @@ func (st *state) close() { st.closeExcept(nil) }
 
 // closeExcept closes the pools of st that keep is not using.
 func (st *state) closeExcept(keep *state) {
+	if st.jwt != nil && (keep == nil || keep.jwt != st.jwt) {
+		st.jwt.Close()
+	}
 	for name, db := range st.dbs {
 		if keep != nil && keep.dbs[name] == db {
 			continue
