@@ -5,6 +5,9 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
@@ -64,15 +67,26 @@ routes:
     cache: 60s
     auth: token
     rate_limit: {rate: 1000000000/s, burst: 1000000000}
+  - name: jwt
+    path: /jwt/{id}
+    sql: SELECT customer_id, name FROM customer WHERE customer_id = $1
+    params: [path.id]
+    cache: 60s
+    auth: jwt
+    rate_limit: {rate: 1000000000/s, burst: 1000000000}
 accounts:
   - {id: bench, api_token: sk_bench_token_0123456789, allowed_operations: [SELECT]}
+auth: {jwt: {secret: "`+jwtSecret+`"}}
+limits: {key: jwt.sub}
 cache: {max_bytes: 16MiB}
 `), embedpg.NewDatabase(b, routeSchema))
+	token := "Bearer " + signHS(b, jwt.MapClaims{"sub": "bench", "exp": time.Now().Add(time.Hour).Unix()}, jwtSecret)
 	b.Run("handler/ping", func(b *testing.B) { benchmarkHandler(b, ts, "/ping") })
 	b.Run("handler/cached", func(b *testing.B) { benchmarkHandler(b, ts, "/open/7") })
 	b.Run("handler/cached+auth+limit", func(b *testing.B) {
 		benchmarkHandler(b, ts, "/guarded/7", "Authorization", "Bearer sk_bench_token_0123456789")
 	})
+	b.Run("handler/cached+jwt+limit", func(b *testing.B) { benchmarkHandler(b, ts, "/jwt/7", "Authorization", token) })
 	// The same over HTTP on an in-memory listener: request parsing and
 	// response writing included, the network not.
 	ln := fasthttputil.NewInmemoryListener()
@@ -84,6 +98,7 @@ cache: {max_bytes: 16MiB}
 	b.Run("http/cached+auth+limit", func(b *testing.B) {
 		benchmarkHTTP(b, client, "/guarded/7", "Authorization", "Bearer sk_bench_token_0123456789")
 	})
+	b.Run("http/cached+jwt+limit", func(b *testing.B) { benchmarkHTTP(b, client, "/jwt/7", "Authorization", token) })
 }
 
 func benchmarkHTTP(b *testing.B, c *fasthttp.HostClient, path string, headers ...string) {

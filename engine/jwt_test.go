@@ -12,7 +12,7 @@ import (
 
 const jwtSecret = "0123456789abcdef0123456789abcdef-test-only"
 
-func signHS(t *testing.T, claims jwt.MapClaims, secret string) string {
+func signHS(t testing.TB, claims jwt.MapClaims, secret string) string {
 	t.Helper()
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(secret))
 	if err != nil {
