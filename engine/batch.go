@@ -122,25 +122,41 @@ func (e *Engine) serveBatch(r *request) error {
 		}
 	}
 
-	// Round trip 2: every statement, pipelined.
+	// Round trip 2: every statement, pipelined. items mirrors what was sent,
+	// so each result, error and Sync is matched to its statement.
 	p := pc.StartPipeline(ctx)
-	var sent []int
-	for i := range b.Queries {
-		if errs[i] != nil {
-			continue
-		}
+	var items []batchItem
+	sendQuery := func(i int) {
 		if describeOnly {
 			p.SendQueryParams(sqls[i], params[i], sds[i].ParamOIDs, nil, formats[i])
 		} else {
 			p.SendQueryStatement(sds[i], params[i], nil, formats[i])
 		}
-		sent = append(sent, i)
-		if !b.Transaction {
-			p.SendPipelineSync()
+		items = append(items, batchItem{kind: itemQuery, query: i})
+	}
+	last := -1
+	for i := range b.Queries {
+		if errs[i] != nil {
+			continue
 		}
+		if !b.Transaction {
+			if acc.readOnly {
+				// Each statement is its own transaction here: pin it read-only
+				// whatever an earlier statement did to the session's default.
+				p.SendQueryParams("SET TRANSACTION READ ONLY", nil, nil, nil, nil)
+				items = append(items, batchItem{kind: itemGuard, query: i})
+			}
+			sendQuery(i)
+			p.SendPipelineSync()
+			items = append(items, batchItem{kind: itemSync, query: i})
+			continue
+		}
+		sendQuery(i)
+		last = i
 	}
 	if b.Transaction {
 		p.SendPipelineSync()
+		items = append(items, batchItem{kind: itemSync, query: last})
 	}
 	if err := p.Flush(); err != nil {
 		p.Close()
@@ -152,8 +168,8 @@ func (e *Engine) serveBatch(r *request) error {
 	rowsOf := make([]int64, n)
 	opts := sessionOptions(pc, types)
 	plans := map[*pgconn.StatementDescription]*rowcodec.Plan{}
-	next := 0 // index into sent of the next query result expected
-	for {
+	for c := 0; c < len(items); {
+		it := items[c]
 		res, err := p.GetResults()
 		if res == nil && err == nil {
 			break // pipeline drained
@@ -164,23 +180,31 @@ func (e *Engine) serveBatch(r *request) error {
 				p.Close()
 				return err
 			}
-			if next < len(sent) {
-				errs[sent[next]] = err
-				next++
+			// An error on a statement, its guard, or at the Sync (a deferred
+			// constraint or a serialization failure at commit) belongs to the
+			// statement; the server skips the rest of the group up to its
+			// Sync, whose result comes next.
+			if it.query >= 0 && errs[it.query] == nil {
+				errs[it.query] = err
+			}
+			for c < len(items) && items[c].kind != itemSync {
+				if q := items[c].query; items[c].kind == itemQuery && errs[q] == nil {
+					errs[q] = errSkipped
+				}
+				c++
 			}
 			continue
 		}
 		switch res := res.(type) {
 		case *pgconn.PipelineSync:
-			if b.Transaction {
-				// Statements after a failure were skipped until the Sync.
-				for ; next < len(sent); next++ {
-					errs[sent[next]] = errSkipped
-				}
-			}
+			c++
 		case *pgconn.ResultReader:
-			i := sent[next]
-			next++
+			c++
+			if it.kind != itemQuery {
+				res.Close()
+				continue
+			}
+			i := it.query
 			plan := plans[sds[i]]
 			if plan == nil {
 				if plan, err = rowcodec.NewPlan(res.FieldDescriptions(), opts); err != nil {
@@ -192,14 +216,48 @@ func (e *Engine) serveBatch(r *request) error {
 			}
 			rs := resultSet{plan: plan, asArray: b.Format == "array", maxRows: acc.cfg.MaxRows}
 			buf := rs.appendHead(nil)
-			for res.NextRow() && errs[i] == nil {
-				buf, _, errs[i] = rs.appendRow(buf, res.Values())
+			var encErr error
+			for res.NextRow() && encErr == nil {
+				buf, _, encErr = rs.appendRow(buf, res.Values())
 			}
-			if _, err := res.Close(); err != nil && errs[i] == nil {
+			if _, err := res.Close(); err != nil {
+				// The statement failed while its rows were read: the
+				// error also ends the group, like one returned directly.
+				var pgErr *pgconn.PgError
+				if !errors.As(err, &pgErr) {
+					p.Close()
+					return err
+				}
 				errs[i] = err
+				for c < len(items) && items[c].kind != itemSync {
+					if q := items[c].query; items[c].kind == itemQuery && errs[q] == nil {
+						errs[q] = errSkipped
+					}
+					c++
+				}
+				continue
+			}
+			if encErr != nil {
+				errs[i] = encErr
+				continue
 			}
 			results[i] = append(rs.appendTail(buf), '}')
 			rowsOf[i] = rs.rows
+		}
+	}
+	if b.Transaction {
+		// A failed transactional batch committed nothing: what ran before
+		// the failure was rolled back with it.
+		failed := false
+		for _, err := range errs {
+			failed = failed || err != nil
+		}
+		if failed {
+			for i := range errs {
+				if errs[i] == nil {
+					errs[i] = errSkipped
+				}
+			}
 		}
 	}
 	if err := p.Close(); err != nil {
@@ -238,6 +296,18 @@ func (e *Engine) serveBatch(r *request) error {
 	r.dynamic = true
 	return nil
 }
+
+// batchItem is one thing sent in a batch pipeline.
+type batchItem struct {
+	kind  uint8
+	query int // the statement it belongs to; -1 for none
+}
+
+const (
+	itemQuery = iota
+	itemGuard // SET TRANSACTION READ ONLY before a read-only account's statement
+	itemSync
+)
 
 // errSkipped marks statements of a failed transactional batch that the
 // server never ran.

@@ -41,6 +41,19 @@ func TestBatchIndependentAndTransactional(t *testing.T) {
 	r.expect(t, 200, `"results":[`)
 	f.query(t, tokRW, `{"query":"SELECT qty FROM items WHERE id = 20"}`).expect(t, 200, `"rows":[{"qty":21}]`)
 
+	// Errors raised at commit (a deferred constraint) belong to their
+	// statement and do not shift the others' results.
+	r = f.batch(t, tokRW, `{"queries":[
+		{"query":"INSERT INTO deferred VALUES (1)"},
+		{"query":"INSERT INTO deferred VALUES (1)"},
+		{"query":"SELECT count(*) AS n FROM deferred"}]}`)
+	r.expect(t, 200, `{"results":[{"columns":[],"rows":[],"row_count":0,"truncated":false},{"error":{"code":"conflict"`, `"rows":[{"n":1}]`)
+	r = f.batch(t, tokRW, `{"transaction":true,"queries":[
+		{"query":"INSERT INTO deferred VALUES (2)"},
+		{"query":"INSERT INTO deferred VALUES (2)"}]}`)
+	r.expect(t, 409, `"sqlstate":"23505"`, `"index":1`)
+	f.query(t, tokRW, `{"query":"SELECT count(*) AS n FROM deferred WHERE x = 2"}`).expect(t, 200, `"rows":[{"n":0}]`)
+
 	// Limits and shape errors.
 	var many strings.Builder
 	many.WriteString(`{"queries":[`)

@@ -81,6 +81,9 @@ func Classify(sql string) (Statement, error) {
 		if st.Statements == 1 {
 			st.Keyword = cur[0].upper
 			st.Op, st.Ops = classify(cur)
+			if callsSessionFunction(cur) && !contains(st.Ops, OpOther) {
+				st.Ops = append(st.Ops, OpOther)
+			}
 		}
 		cur = cur[:0]
 	}
@@ -247,4 +250,23 @@ func ParseOp(s string) (Op, error) {
 		return OpDDL, nil
 	}
 	return OpUnknown, fmt.Errorf("sqlclass: unknown operation %q", s)
+}
+
+// sessionFunctions change the session from inside a query: set_config is
+// SET in function form (it can switch off read-only mode or drop the
+// account's role for the connection's next user). A statement calling one
+// also performs OpOther, which only ALL allows.
+var sessionFunctions = map[string]bool{"SET_CONFIG": true}
+
+func callsSessionFunction(toks []token) bool {
+	for i, t := range toks {
+		if t.kind == tokWord && sessionFunctions[t.upper] && i+1 < len(toks) && toks[i+1].kind == tokPunct && toks[i+1].text == "(" {
+			return true
+		}
+		// A quoted identifier names the function too: "set_config"(…).
+		if t.kind == tokIdent && strings.EqualFold(strings.Trim(t.text, `"`), "set_config") {
+			return true
+		}
+	}
+	return false
 }

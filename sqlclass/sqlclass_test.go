@@ -60,6 +60,27 @@ func TestClassify(t *testing.T) {
 	f(" -- only a comment", OpUnknown, 0)
 }
 
+func TestSessionFunctionsNeedOther(t *testing.T) {
+	for _, sql := range []string{
+		"SELECT set_config('role', 'none', false)",
+		"SELECT pg_catalog.set_config('default_transaction_read_only', 'off', false)",
+		`SELECT "set_config"('x', 'y', true)`,
+		"WITH s AS (SELECT SET_CONFIG('a','b',false)) SELECT * FROM s",
+	} {
+		st, err := Classify(sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !contains(st.Ops, OpOther) {
+			t.Fatalf("%q: got ops %v; want OTHER among them", sql, st.Ops)
+		}
+	}
+	st, _ := Classify("SELECT 'set_config(' AS s, current_setting('role')")
+	if contains(st.Ops, OpOther) {
+		t.Fatalf("a string mentioning set_config counted as a call: %v", st.Ops)
+	}
+}
+
 func TestClassifyUnterminated(t *testing.T) {
 	for _, sql := range []string{"SELECT 'abc", `SELECT "abc`, "SELECT /* x", "SELECT $$abc", "SELECT $a$ x $b$", `SELECT E'\'`} {
 		if _, err := Classify(sql); !errors.Is(err, ErrUnterminated) {
