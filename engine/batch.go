@@ -15,6 +15,11 @@ import (
 // maxBatchQueries bounds one /v1/batch request (DESIGN §4).
 const maxBatchQueries = 1000
 
+// maxBatchBytes bounds a batch's encoded results: a batch is answered
+// whole (its results and errors are known only at the end), so unlike
+// /v1/query it cannot stream, and memory must stay bounded.
+const maxBatchBytes = 64 << 20
+
 type batchQuery struct {
 	Query  string `json:"query"`
 	Params []any  `json:"params"`
@@ -162,12 +167,13 @@ func (e *Engine) serveBatch(r *request) error {
 		p.Close()
 		return err
 	}
-	out := r.ctx.Response.Body()[:0]
+	out := r.ctx.Response.SwapBody(nil)[:0] // fasthttp's pooled buffer, handed back below
 	out = append(out, `{"results":[`...)
 	results := make([][]byte, n)
 	rowsOf := make([]int64, n)
 	opts := sessionOptions(pc, types)
 	plans := map[*pgconn.StatementDescription]*rowcodec.Plan{}
+	total := 0 // encoded result bytes so far
 	for c := 0; c < len(items); {
 		it := items[c]
 		res, err := p.GetResults()
@@ -219,6 +225,11 @@ func (e *Engine) serveBatch(r *request) error {
 			var encErr error
 			for res.NextRow() && encErr == nil {
 				buf, _, encErr = rs.appendRow(buf, res.Values())
+				if total+len(buf) > maxBatchBytes {
+					res.Close()
+					p.Close()
+					return &Error{Status: 413, Code: codeTooLarge, Message: fmt.Sprintf("batch results exceed %d MiB; split the batch or lower the account's max_rows", maxBatchBytes>>20)}
+				}
 			}
 			if _, err := res.Close(); err != nil {
 				// The statement failed while its rows were read: the
@@ -242,7 +253,15 @@ func (e *Engine) serveBatch(r *request) error {
 				continue
 			}
 			results[i] = append(rs.appendTail(buf), '}')
+			total += len(results[i])
 			rowsOf[i] = rs.rows
+		}
+	}
+	if !describeOnly {
+		for i, err := range errs {
+			if err != nil {
+				forget(pc, sqls[i], err)
+			}
 		}
 	}
 	if b.Transaction {
@@ -292,7 +311,7 @@ func (e *Engine) serveBatch(r *request) error {
 	out = appendDurationMS(out, d)
 	out = append(out, '}')
 	r.ctx.SetContentTypeBytes(contentTypeJSON)
-	r.ctx.Response.SetBodyRaw(out)
+	r.ctx.Response.SwapBody(out)
 	r.dynamic = true
 	return nil
 }

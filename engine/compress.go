@@ -54,5 +54,5 @@ func (c *compressor) apply(r *request) {
 	r.zbuf = out
 	resp.SetBody(out)
 	resp.Header.SetContentEncodingBytes(enc)
-	resp.Header.SetCanonical(headerVary, valueAcceptEnc)
+	setVary(&resp.Header, valueAcceptEnc)
 }

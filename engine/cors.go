@@ -77,7 +77,7 @@ func (p *corsPolicy) apply(ctx *fasthttp.RequestCtx) bool {
 		return false
 	}
 	h := &ctx.Response.Header
-	h.SetCanonical(headerVary, valueOrigin)
+	setVary(h, valueOrigin)
 	if !p.allowed(origin) {
 		return false
 	}
@@ -111,4 +111,19 @@ func (p *corsPolicy) allowed(origin []byte) bool {
 		}
 	}
 	return false
+}
+
+var valueOriginAcceptEnc = []byte("Origin, Accept-Encoding")
+
+// setVary adds v to the Vary header: CORS varies by Origin, compression by
+// Accept-Encoding, and a cache in front of pgfast must see both.
+func setVary(h *fasthttp.ResponseHeader, v []byte) {
+	old := h.PeekCanonical(headerVary)
+	switch {
+	case len(old) == 0:
+		h.SetCanonical(headerVary, v)
+	case bytes.Contains(old, v):
+	default:
+		h.SetCanonical(headerVary, valueOriginAcceptEnc)
+	}
 }

@@ -143,7 +143,20 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	if err := e.admin.ShutdownWithContext(ctx); err != nil && firstErr == nil {
 		firstErr = fmt.Errorf("cannot drain admin listener: %w", err)
 	}
-	e.Close()
+	// Closing a pool waits for its connections to come back; a response
+	// still streaming past the deadline must not hold the process.
+	closed := make(chan struct{})
+	go func() {
+		e.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		if firstErr == nil {
+			firstErr = fmt.Errorf("cannot close databases before server.shutdown_timeout: %w", ctx.Err())
+		}
+	}
 	return firstErr
 }
 

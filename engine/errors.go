@@ -72,6 +72,10 @@ func errorFrom(err error) *Error {
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
+		var connErr *pgconn.ConnectError
+		if errors.As(err, &connErr) {
+			return &Error{Status: 503, Code: codeUnavailable, Message: "database unavailable", RetryAfter: time.Second}
+		}
 		return fromPgError(pgErr)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
@@ -108,12 +112,17 @@ func fromPgError(pe *pgconn.PgError) *Error {
 		e.Status, e.Code = 422, codeInvalidInput
 	case code == "57014":
 		e.Status, e.Code = 504, codeQueryTimeout
-	case code == "53300", code == "57P01", code == "57P02", code == "57P03", strings.HasPrefix(code, "08"):
-		e.Status, e.Code, e.RetryAfter = 503, codeUnavailable, time.Second
+	case code == "53300", code == "57P01", code == "57P02", code == "57P03", strings.HasPrefix(code, "08"),
+		strings.HasPrefix(code, "28"), strings.HasPrefix(code, "3D"):
+		// The server is going away, full, or refuses our login/database:
+		// an operator's problem, not the client's; its text stays in the log.
+		return &Error{Status: 503, Code: codeUnavailable, Message: "database unavailable", RetryAfter: time.Second}
 	case strings.HasPrefix(code, "42"):
 		e.Status, e.Code = 400, codeBadRequest
 	default:
-		e.Status, e.Code = 500, codeInternal
+		// Internal errors (XX000, 58xxx, …) describe the server, not the
+		// client's statement: the client gets the generic 500.
+		return errInternal()
 	}
 	return e
 }

@@ -112,8 +112,8 @@ func (e *Engine) finish(r *request) {
 // here (the client sees only "internal").
 func (e *Engine) fail(r *request, err error) {
 	he := errorFrom(err)
-	if he.Status == 500 {
-		e.log.Error("request failed", "endpoint", r.ep.name, "err", err)
+	if he.Status == 500 || he.Status == 503 && he.SQLState == "" {
+		e.log.Error("request failed", "endpoint", r.ep.name, "status", he.Status, "err", err)
 	}
 	writeError(r.ctx, he)
 }

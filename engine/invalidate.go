@@ -26,8 +26,9 @@ func (e *Engine) startListener(db *database) *listener {
 	go func() {
 		defer close(l.done)
 		backoff := 100 * time.Millisecond
+		reconnected := false
 		for ctx.Err() == nil {
-			err := e.listen(ctx, db)
+			err := e.listen(ctx, db, &reconnected)
 			if ctx.Err() != nil {
 				return
 			}
@@ -51,7 +52,7 @@ func (l *listener) stop() {
 }
 
 // listen runs one LISTEN session until it fails or ctx ends.
-func (e *Engine) listen(ctx context.Context, db *database) error {
+func (e *Engine) listen(ctx context.Context, db *database, reconnected *bool) error {
 	cfg, err := pgconn.ParseConfig(db.cfg.URL.Value())
 	if err != nil {
 		return err
@@ -70,6 +71,12 @@ func (e *Engine) listen(ctx context.Context, db *database) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+InvalidateChannel).ReadAll(); err != nil {
 		return err
 	}
+	if *reconnected {
+		// Bodies cached while no LISTEN was active may have missed a
+		// NOTIFY: purge once more now that we hear them again.
+		e.purgeDatabase(db.name)
+	}
+	*reconnected = true
 	for {
 		if err := conn.WaitForNotification(ctx); err != nil {
 			return err

@@ -20,7 +20,6 @@ var (
 	headerRLLimit     = []byte("RateLimit-Limit")
 	headerRLRemaining = []byte("RateLimit-Remaining")
 	headerRLReset     = []byte("RateLimit-Reset")
-	headerXFF         = []byte("X-Forwarded-For")
 )
 
 // rateLimit is one limiter with the scope it was built for ("default",
@@ -224,24 +223,29 @@ func clientIP(ctx *fasthttp.RequestCtx, tp trustedProxies, scratch []byte) []byt
 	if !ok || !tp.contains(peer) {
 		return append(scratch[:0], ip...)
 	}
-	xff := ctx.Request.Header.PeekCanonical(headerXFF)
-	for len(xff) > 0 {
-		i := len(xff) - 1
-		for i >= 0 && xff[i] != ',' {
-			i--
-		}
-		hop := trimSpace(xff[i+1:])
-		if i < 0 {
-			xff = nil
-		} else {
-			xff = xff[:i]
-		}
-		a, err := netip.ParseAddr(b2s(hop))
-		if err != nil {
-			return append(scratch[:0], ip...) // a garbled header names nobody: key by the proxy
-		}
-		if !tp.contains(a) {
-			return append(scratch[:0], a.AsSlice()...)
+	// Proxies either append to the header or add a line of their own, so
+	// every X-Forwarded-For line counts, the last one nearest to us.
+	lines := ctx.Request.Header.PeekAll(fasthttp.HeaderXForwardedFor)
+	for l := len(lines) - 1; l >= 0; l-- {
+		xff := lines[l]
+		for len(xff) > 0 {
+			i := len(xff) - 1
+			for i >= 0 && xff[i] != ',' {
+				i--
+			}
+			hop := trimSpace(xff[i+1:])
+			if i < 0 {
+				xff = nil
+			} else {
+				xff = xff[:i]
+			}
+			a, err := netip.ParseAddr(b2s(hop))
+			if err != nil {
+				return append(scratch[:0], ip...) // a garbled header names nobody: key by the proxy
+			}
+			if !tp.contains(a) {
+				return append(scratch[:0], a.AsSlice()...)
+			}
 		}
 	}
 	return append(scratch[:0], ip...)

@@ -98,14 +98,22 @@ func (e *Engine) serveQuery(r *request) error {
 	}
 	stopWatch := watchDisconnect(r.ctx, cancel)
 	run := &queryRun{e: e, acc: acc, conn: conn, cancel: cancel, stopWatch: stopWatch, q: q, start: start, ctx: qctx, class: class.Op}
-	body, done, err := run.begin(r.ctx.Response.Body()[:0])
+	// Encode into fasthttp's pooled body buffer (STYLE §9): taken here,
+	// handed back with SwapBody, reused by the next response.
+	body, done, err := run.begin(r.ctx.Response.SwapBody(nil)[:0])
+	if err != nil && forget(conn.PgConn(), q.Query, err) {
+		// The schema changed under a statement this connection had
+		// prepared: prepare it again, once.
+		run.rr, run.done, run.rs = nil, false, resultSet{}
+		body, done, err = run.begin(body[:0])
+	}
 	if err != nil {
 		run.finish(err)
 		return err
 	}
 	r.ctx.SetContentTypeBytes(contentTypeJSON)
 	if done {
-		r.ctx.Response.SetBodyRaw(body)
+		r.ctx.Response.SwapBody(body)
 		run.finish(nil)
 		r.dynamic = true
 		return nil
@@ -236,7 +244,15 @@ func (run *queryRun) pump(dst []byte, limit int) ([]byte, bool, error) {
 // cannot change it; returning it makes fasthttp drop the connection before
 // the final chunk, so the client sees a truncated body, never a
 // complete-looking one.
-func (run *queryRun) Read(p []byte) (int, error) {
+func (run *queryRun) Read(p []byte) (n int, err error) {
+	// This runs after the handler, outside its panic recovery.
+	defer func() {
+		if v := recover(); v != nil {
+			run.err = fmt.Errorf("BUG: panic while streaming a result: %v", v)
+			run.e.log.Error(run.err.Error())
+			n, err = 0, run.err
+		}
+	}()
 	for len(run.buf) == 0 {
 		if run.done {
 			return 0, io.EOF
@@ -250,7 +266,7 @@ func (run *queryRun) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	n := copy(p, run.buf)
+	n = copy(p, run.buf)
 	run.buf = run.buf[n:]
 	return n, nil
 }

@@ -309,3 +309,21 @@ func TestDynamicBodiesAreCompressed(t *testing.T) {
 		t.Fatalf("got Content-Encoding %q; want identity", resp.Header.Get("Content-Encoding"))
 	}
 }
+
+func TestSchemaChangeUnderACachedStatement(t *testing.T) {
+	f := newQueryFixture(t, "")
+	q := `{"query":"SELECT * FROM items WHERE id = $1","params":[1]}`
+	for i := 0; i < 3; i++ {
+		f.query(t, tokAdmin, q).expect(t, 200, `"name":"one"`)
+	}
+	conn, err := pgx.Connect(context.Background(), f.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), "ALTER TABLE items ADD COLUMN extra int DEFAULT 42"); err != nil {
+		t.Fatal(err)
+	}
+	f.query(t, tokAdmin, q).expect(t, 200, `"extra":42`)
+	f.query(t, tokAdmin, q).expect(t, 200, `"extra":42`)
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
@@ -172,7 +173,14 @@ func (e *Engine) fillFunc(rt *route, vals *routeValues) cache.FillFunc {
 			args[i] = append([]byte{}, vals.v[i]...)
 		}
 	}
-	return func(ctx context.Context) (*cache.Entry, error) {
+	return func(ctx context.Context) (ent *cache.Entry, err error) {
+		// Fills also run in background refreshes, outside any handler.
+		defer func() {
+			if v := recover(); v != nil {
+				e.log.Error("BUG: panic while filling the cache", "route", rt.cfg.Name, "panic", v)
+				ent, err = nil, fmt.Errorf("BUG: panic while filling the cache: %v", v)
+			}
+		}()
 		ctx, cancel := routeContext(ctx, rt)
 		defer cancel()
 		body, status, err := e.execRoute(ctx, rt, args, nil, e.streamThreshold())
@@ -224,7 +232,7 @@ func (e *Engine) writeEntry(r *request, rt *route, ent *cache.Entry, stale bool)
 	h := &ctx.Response.Header
 	h.SetContentTypeBytes(contentTypeJSON)
 	h.SetCanonical(headerCacheControl, rt.cacheControl)
-	h.SetCanonical(headerVary, valueAcceptEnc)
+	setVary(h, valueAcceptEnc)
 	h.SetCanonical(headerETag, etag)
 	if stale {
 		r.buf = strconv.AppendInt(r.buf[:0], int64(ent.Age(time.Now())/time.Second), 10)
@@ -251,12 +259,12 @@ func (e *Engine) runUncached(r *request, rt *route, vals *routeValues) error {
 	ctx, cancel := routeContext(context.Background(), rt)
 	if rt.result != config.ResultMany {
 		defer cancel()
-		body, status, err := e.execRoute(ctx, rt, vals.v[:vals.n], r.ctx.Response.Body()[:0], 0)
+		body, status, err := e.execRoute(ctx, rt, vals.v[:vals.n], r.ctx.Response.SwapBody(nil)[:0], 0)
 		if err != nil {
 			return err
 		}
 		r.ctx.SetStatusCode(status)
-		r.ctx.Response.SetBodyRaw(body)
+		r.ctx.Response.SwapBody(body)
 		r.dynamic = true
 		return nil
 	}
@@ -266,7 +274,7 @@ func (e *Engine) runUncached(r *request, rt *route, vals *routeValues) error {
 		return err
 	}
 	s := &rowsStream{x: x, cancel: cancel, log: e.log}
-	s.buf = append(r.ctx.Response.Body()[:0], '[')
+	s.buf = append(r.ctx.Response.SwapBody(nil)[:0], '[')
 	if err := s.pump(e.streamThreshold()); err != nil {
 		s.Close()
 		return err
@@ -275,7 +283,7 @@ func (e *Engine) runUncached(r *request, rt *route, vals *routeValues) error {
 		body := s.buf
 		s.buf = nil
 		s.Close()
-		r.ctx.Response.SetBodyRaw(body)
+		r.ctx.Response.SwapBody(body)
 		r.dynamic = true
 		return nil
 	}
@@ -322,7 +330,14 @@ func (s *rowsStream) pump(limit int) error {
 	return nil
 }
 
-func (s *rowsStream) Read(p []byte) (int, error) {
+func (s *rowsStream) Read(p []byte) (n int, err error) {
+	// This runs after the handler, outside its panic recovery.
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("BUG: panic while streaming a route", "route", s.x.rt.cfg.Name, "panic", v)
+			n, err = 0, fmt.Errorf("BUG: panic while streaming: %v", v)
+		}
+	}()
 	for s.off == len(s.buf) {
 		if s.done {
 			return 0, io.EOF
@@ -333,7 +348,7 @@ func (s *rowsStream) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	n := copy(p, s.buf[s.off:])
+	n = copy(p, s.buf[s.off:])
 	s.off += n
 	return n, nil
 }

@@ -60,13 +60,13 @@ func buildState(ctx context.Context, e *Engine, cfg *config.Config, prev *state)
 	st.accessLog = cfg.Log.Access
 	st.compress = newCompressor(cfg.Server.Compression)
 	var err error
-	if st.jwt, err = newVerifier(ctx, e, cfg.Auth.JWT); err != nil {
-		return nil, err
-	}
 	if st.trusted, err = parseTrustedProxies(cfg.Limits.TrustedProxies); err != nil {
 		return nil, err
 	}
 	if st.defaultLimit, err = e.limits.get(e, "default", cfg.Limits.DefaultLimit(), &cfg.Limits); err != nil {
+		return nil, err
+	}
+	if st.jwt, err = newVerifier(ctx, e, cfg.Auth.JWT); err != nil {
 		return nil, err
 	}
 	names := make([]string, 0, len(cfg.Databases))
@@ -80,8 +80,9 @@ func buildState(ctx context.Context, e *Engine, cfg *config.Config, prev *state)
 			db, err = openDatabase(ctx, e, name, cfg.Databases[name])
 		}
 		if err != nil {
+			// Only what this build opened is closed: pools taken over
+			// from prev keep serving the running config.
 			st.closeExcept(prev)
-			st.close()
 			return nil, err
 		}
 		st.dbs[name] = db
@@ -131,8 +132,19 @@ func (st *state) closeExcept(keep *state) {
 	if st.jwt != nil && (keep == nil || keep.jwt != st.jwt) {
 		st.jwt.Close()
 	}
-	for name, db := range st.dbs {
-		if keep != nil && keep.dbs[name] == db {
+	// Compare by identity: a pool may move to another name or token hash
+	// (an account whose token was rotated keeps its pool).
+	kept := map[*pool.Pool]bool{}
+	if keep != nil {
+		for _, db := range keep.dbs {
+			kept[db.pool] = true
+		}
+		for _, acc := range keep.accounts {
+			kept[acc.pool] = true
+		}
+	}
+	for _, db := range st.dbs {
+		if kept[db.pool] {
 			continue
 		}
 		if db.listen != nil {
@@ -140,10 +152,9 @@ func (st *state) closeExcept(keep *state) {
 		}
 		db.pool.Close()
 	}
-	for h, acc := range st.accounts {
-		if keep != nil && keep.accounts[h] != nil && keep.accounts[h].pool == acc.pool {
-			continue
+	for _, acc := range st.accounts {
+		if !kept[acc.pool] {
+			acc.pool.Close()
 		}
-		acc.pool.Close()
 	}
 }

@@ -70,18 +70,27 @@ func describeAll(ctx context.Context, pc *pgconn.PgConn, sqls []string, sds []*p
 		return describeUnnamed(ctx, pc, sqls, sds, errs)
 	}
 	c := connStmtCache(pc)
-	var todo []string // distinct uncached SQL, in first-seen order
-	seen := map[string]bool{}
-	for _, sql := range sqls {
-		if c.byKey[sql] == nil && !seen[sql] {
-			seen[sql] = true
-			todo = append(todo, sql)
+	missing := func() []string { // distinct uncached SQL, in first-seen order
+		var todo []string
+		seen := map[string]bool{}
+		for _, sql := range sqls {
+			if c.byKey[sql] == nil && !seen[sql] {
+				seen[sql] = true
+				todo = append(todo, sql)
+			}
 		}
+		return todo
 	}
+	todo := missing()
 	failed := map[string]error{}
 	if len(todo) > 0 {
-		if err := c.makeRoom(ctx, pc, len(todo)); err != nil {
-			return err
+		if len(c.byKey)+len(todo) > stmtCacheSize {
+			// Emptying the cache also drops statements this batch found in
+			// it: count again afterwards.
+			if err := c.makeRoom(ctx, pc, len(todo)); err != nil {
+				return err
+			}
+			todo = missing()
 		}
 		p := pc.StartPipeline(ctx)
 		for _, sql := range todo {
@@ -181,4 +190,23 @@ func describeUnnamed(ctx context.Context, pc *pgconn.PgConn, sqls []string, sds 
 		}
 	}
 	return p.Close()
+}
+
+// forget drops sql from the connection's cache after the server refused
+// its prepared statement: 0A000 "cached plan must not change result type"
+// after ALTER TABLE, 26000 after DEALLOCATE or DISCARD. The next use
+// prepares it again.
+func forget(pc *pgconn.PgConn, sql string, err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || (pgErr.Code != "0A000" && pgErr.Code != "26000") {
+		return false
+	}
+	c := connStmtCache(pc)
+	if _, ok := c.byKey[sql]; !ok {
+		return false
+	}
+	delete(c.byKey, sql)
+	// Deallocate best-effort: it may already be gone (26000).
+	_ = pc.Exec(context.Background(), "DEALLOCATE "+stmtName(sql)).Close()
+	return true
 }
