@@ -47,5 +47,11 @@ lint: fmt-check vet
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# The README's benchmark table on this machine: PostgreSQL and pgfast started
+# in process, 5s per scenario; bench.json is a baseline for
+# `pgfast bench --baseline bench.json`, bench.md the README's table.
+bench-load: deps
+	$(GO) run ./cmd/pgfast bench --standalone --duration 5s --json bench.json --markdown bench.md
+
 clean:
 	rm -rf bin

@@ -1,0 +1,323 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/pprof/profile"
+	"go.uber.org/goleak"
+)
+
+// lockedBuffer is a bytes.Buffer safe for the progress goroutine and the
+// test to share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// onlyScenarioErrors fails the test unless err is nil or made only of
+// *ScenarioError: too many failed responses is a verdict on the server
+// (which a loaded 2-core machine under the race detector may earn), any
+// other error is the harness failing.
+func onlyScenarioErrors(t *testing.T, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		var se *ScenarioError
+		if !errors.As(e, &se) {
+			t.Fatalf("Run: got error %v; want none but failed scenarios", e)
+		}
+	}
+	t.Logf("the server failed some scenarios (allowed here): %v", err)
+}
+
+// checkRow asserts that a measured row has the metrics its scenario
+// promises, in a plausible range.
+func checkRow(t *testing.T, r *Result) {
+	t.Helper()
+	if r.Failure != "" {
+		t.Fatalf("%s: got failure %q; want it measured", r.Scenario, r.Failure)
+	}
+	positive := func(names ...string) {
+		t.Helper()
+		for _, n := range names {
+			if v, ok := r.Metrics[n]; !ok || !(v > 0) {
+				t.Fatalf("%s: got %s = %v (present %v); want > 0", r.Scenario, n, v, ok)
+			}
+		}
+	}
+	switch r.Scenario {
+	case ScenarioSelect:
+		positive(MetricP50, MetricP99)
+	case ScenarioBatch:
+		positive(MetricP50)
+	case ScenarioPeak, ScenarioPing:
+		positive(MetricReqPerSec)
+	case ScenarioCached:
+		positive(MetricReqPerSec)
+		if hr := r.Metrics[MetricHitRate]; hr < 0.9 || hr > 1 {
+			t.Fatalf("cached: got hit rate %v; want >= 0.9 after the warm-up", hr)
+		}
+	case ScenarioRows:
+		positive(MetricRowsPerSec)
+		if n := r.Extra[extraRowsPerReq]; n != 1000 {
+			t.Fatalf("rows: got %v rows per response; want 1000", n)
+		}
+	case ScenarioPool:
+		if e, ok := r.Metrics[MetricEfficiency]; !ok || e < 0 || e > 1 || r.Extra[extraAcquires] <= 0 {
+			t.Fatalf("pool: got efficiency %v (present %v) over %v acquires; want 0..1 over some", e, ok, r.Extra[extraAcquires])
+		}
+		return
+	}
+	if r.Requests == 0 || r.Seconds <= 0 {
+		t.Fatalf("%s: got %d requests in %vs; want some", r.Scenario, r.Requests, r.Seconds)
+	}
+}
+
+// TestRunStandalone is the smoke test of the whole harness: PostgreSQL and
+// pgfast started in process, every scenario for about a second, the report
+// printed and written, profiles and flame graphs pulled.
+func TestRunStandalone(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(),
+		// fasthttp's own: the worker pool's cleaner notices Stop only after
+		// its 10s sleep; the Date header updater and the stackless workers
+		// (compression) live as long as the process.
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp/stackless.funcWorker"))
+	dir := t.TempDir()
+	var out, progress lockedBuffer
+	opts := Options{
+		Standalone:   true,
+		Customers:    3000,
+		Duration:     time.Second,
+		Connections:  64,
+		Rate:         200,
+		BatchRate:    10,
+		CachedKeys:   300,
+		Profile:      true,
+		ProfileDir:   filepath.Join(dir, "profiles"),
+		JSONPath:     filepath.Join(dir, "bench.json"),
+		MarkdownPath: filepath.Join(dir, "bench.md"),
+		Out:          &out,
+		Progress:     &progress,
+		Version:      "test",
+	}
+	rep, err := Run(context.Background(), opts)
+	onlyScenarioErrors(t, err)
+
+	var names []string
+	for i := range rep.Results {
+		names = append(names, rep.Results[i].Scenario)
+		checkRow(t, &rep.Results[i])
+	}
+	if !slices.Equal(names, Scenarios) {
+		t.Fatalf("got rows %v; want %v", names, Scenarios)
+	}
+	m := rep.Machine
+	if m.Cores != runtime.NumCPU() || m.CPU == "" || !strings.HasPrefix(m.PostgreSQL, "PostgreSQL 1") || m.Pgfast != "test" {
+		t.Fatalf("got machine %+v; want this machine and the server's PostgreSQL version", m)
+	}
+	text := out.String()
+	for _, s := range Scenarios {
+		if !strings.Contains(text, "\n"+s+" ") {
+			t.Fatalf("got output\n%s\nwant a row for %s", text, s)
+		}
+	}
+	if p := progress.String(); !strings.Contains(p, "bench: peak   done") || !strings.Contains(p, "warming the cache") {
+		t.Fatalf("got progress\n%s\nwant a line per scenario", p)
+	}
+
+	back, err := ReadReport(opts.JSONPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, rep) {
+		t.Fatalf("JSON file: got %+v; want %+v", back, rep)
+	}
+	md, err := os.ReadFile(opts.MarkdownPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(md) != string(rep.AppendMarkdown(nil)) || !strings.Contains(string(md), "| peak | ≥ 15,000 req/s |") {
+		t.Fatalf("markdown file: got\n%s", md)
+	}
+
+	for _, s := range []string{ScenarioPing, ScenarioSelect, ScenarioPeak, ScenarioCached, ScenarioRows, ScenarioBatch} {
+		checkProfiles(t, opts.ProfileDir, s)
+	}
+}
+
+// checkProfiles asserts that scenario left a CPU profile with samples, a
+// heap profile, and a flame graph drawn from the CPU profile.
+func checkProfiles(t *testing.T, dir, scenario string) {
+	t.Helper()
+	read := func(name string) *profile.Profile {
+		t.Helper()
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		p, err := profile.Parse(f)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return p
+	}
+	cpu := read(scenario + "-cpu.pprof")
+	if heap := read(scenario + "-heap.pprof"); len(heap.SampleType) == 0 || heap.SampleType[0].Type != "alloc_objects" {
+		t.Fatalf("%s-heap.pprof: got sample types %v; want a heap profile", scenario, heap.SampleType)
+	}
+	root, err := Fold(cpu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, scenario+"-cpu.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rects, _ := svgShape(t, svg)
+	if root.Value <= 0 || rects < 3 {
+		t.Fatalf("%s: got %v of CPU samples and %d frames in the flame graph; want a real profile", scenario, time.Duration(root.Value), rects)
+	}
+}
+
+// TestRunTargetBaseline runs against a pgfast the test started, as
+// --target would against any server, and checks the baseline verdicts: a
+// baseline twice as good as the server names the metrics that fall short, a
+// baseline of the same server passes.
+func TestRunTargetBaseline(t *testing.T) {
+	sa, err := startStandalone(context.Background(), 2000, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := sa.close(); err != nil {
+			t.Error(err)
+		}
+	})
+	dir := t.TempDir()
+	first := filepath.Join(dir, "first.json")
+	opts := Options{
+		Target:      sa.url + "/",
+		Admin:       sa.admin,
+		Token:       standaloneToken,
+		SelectPath:  standaloneSelectPath,
+		IDs:         2000,
+		CachedKeys:  200,
+		Scenarios:   []string{ScenarioPing, ScenarioCached, ScenarioPool, ScenarioBatch},
+		Duration:    700 * time.Millisecond,
+		Connections: 32,
+		BatchRate:   10,
+		JSONPath:    first,
+	}
+	rep, err := Run(context.Background(), opts)
+	onlyScenarioErrors(t, err)
+	if rep.Target != sa.url || len(rep.Results) != 4 {
+		t.Fatalf("got target %q and %d rows; want %q and 4", rep.Target, len(rep.Results), sa.url)
+	}
+	for i := range rep.Results {
+		checkRow(t, &rep.Results[i])
+	}
+
+	// Twice as good: throughputs doubled, latencies halved.
+	better, err := ReadReport(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range better.Results {
+		for k, v := range better.Results[i].Metrics {
+			if HigherIsBetter(k) {
+				better.Results[i].Metrics[k] = v * 2
+			} else {
+				better.Results[i].Metrics[k] = v / 2
+			}
+		}
+	}
+	b, err := better.MarshalIndent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	betterPath := filepath.Join(dir, "better.json")
+	if err := os.WriteFile(betterPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out lockedBuffer
+	opts.JSONPath, opts.Baseline, opts.Out = "", betterPath, &out
+	_, err = Run(context.Background(), opts)
+	var re *RegressionError
+	if !errors.As(err, &re) {
+		t.Fatalf("against a 2x better baseline: got %v; want a *RegressionError", err)
+	}
+	// A hit rate cannot double past 1: it always regresses. Every metric
+	// named in the error is listed in the output too.
+	if !strings.Contains(err.Error(), "cached hit_rate") {
+		t.Fatalf("got error %v; want it to name cached hit_rate", err)
+	}
+	for _, g := range re.Regressions {
+		if !strings.Contains(out.String(), "  "+g.String()+"\n") {
+			t.Fatalf("got output\n%s\nwant it to list %s", out.String(), g)
+		}
+	}
+
+	// The same server against its own first run, with room for a loaded
+	// machine's noise, passes.
+	out = lockedBuffer{}
+	opts.Baseline, opts.Tolerance = first, 9
+	_, err = Run(context.Background(), opts)
+	if errors.As(err, &re) {
+		t.Fatalf("against its own baseline: got %v; want no regression", err)
+	}
+	onlyScenarioErrors(t, err)
+	if !strings.Contains(out.String(), "no metric worse by more than 900%") {
+		t.Fatalf("got output\n%s\nwant the baseline verdict", out.String())
+	}
+}
+
+func TestRunUnreachableTarget(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nobody listens there now
+	start := time.Now()
+	rep, err := Run(context.Background(), Options{Target: "http://" + addr, Duration: time.Minute})
+	if rep != nil || err == nil || !strings.Contains(err.Error(), "cannot reach the target") {
+		t.Fatalf("got %v, %v; want no report and a cannot reach error", rep, err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("took %s; want a fast failure, not a minute per scenario", d)
+	}
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/pgfast/pgfast/bench"
+)
+
+const benchDescription = `Replays the README's benchmark table (DESIGN §8) against a running pgfast
+(--target http://host:8580) or against one it starts itself (--standalone: a
+throwaway PostgreSQL with the demo data, pgfast in process on free ports).
+
+Scenarios (--scenarios, default all; each runs for --duration):
+  select  GET --select-path with random ids at --rate req/s: p50, p99
+  peak    the same route with --connections clients as fast as they go: req/s
+  cached  GET --cached-path, Zipf keys over ids 1..--cached-keys, --connections
+          clients, after a warm-up that requests every key once: req/s, and the
+          hit rate from the admin listener's /admin/stats
+  rows    GET --rows-path (1000 rows of about 1 KB): rows/s
+  batch   POST /v1/batch of --batch-size SELECTs (--token) at --batch-rate/s: p50
+  pool    1 - empty acquires / acquires of the main pool during peak (/admin/stats)
+  ping    GET /ping with --connections clients: the HTTP ceiling; peak and cached
+          are shown as a ratio of it
+
+Against a target, the routes come from flags: --select-path /customers/{id},
+--cached-path /customers/{id}, --rows-path "/customers?limit=1000", ids 1..--ids
+(100000); {id} is replaced by an id. The demo's /customers/{id} is cached, so
+point --select-path at an uncached route for a meaningful select and peak (the
+report notes it when the select route answers with a max-age). --admin defaults
+to the target's host on port 8581. --standalone serves an uncached twin at
+/bench/customers/{id} and its own account, so no flag is needed. Requests send
+no Accept-Encoding: bodies are measured uncompressed.
+
+The table prints each row's README target, the measured value, the ratio to
+/ping where it applies, the failed share and pass or fail, under a header that
+names this machine (cores, CPU, Go, PostgreSQL). The targets come from an
+8-core machine, so fail is expected on smaller ones and does NOT change the exit
+code. The exit code is 1 when a scenario fails (more than 0.1% of its responses
+non-2xx, a transport error or a failed batch entry; or a value that could not
+be measured, such as /admin/stats unreachable), when --profile cannot pull a
+profile, or when --baseline finds a metric worse than the saved --json by more
+than --tolerance and by more than its noise floor (0.05 ms for a latency, one
+point for a hit rate or an efficiency); each such metric is named. Otherwise 0.
+
+--profile pulls a CPU profile (most of each scenario) and a heap profile (half
+way) from the admin listener into --profile-dir/<scenario>-{cpu,heap}.pprof and
+draws <scenario>-cpu.svg, a flame graph any browser opens; in --standalone mode
+the CPU profile includes the load generator, which runs in the same process.`
+
+func benchCommand() *cli.Command {
+	return &cli.Command{
+		Name:        "bench",
+		Usage:       "load-test a pgfast (--target URL or --standalone) and print the README's benchmark table",
+		Description: benchDescription,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "target", Usage: "base URL of a running pgfast, e.g. http://127.0.0.1:8580"},
+			&cli.StringFlag{Name: "admin", Usage: "its admin listener (default: the target's host on port 8581)"},
+			&cli.BoolFlag{Name: "standalone", Usage: "start PostgreSQL (embedded) and pgfast in process instead of --target"},
+			&cli.IntFlag{Name: "customers", Value: bench.DefaultIDs, Usage: "demo rows --standalone loads"},
+			&cli.StringFlag{Name: "scenarios", Value: "all", Usage: "comma-separated: select,peak,cached,rows,batch,pool,ping"},
+			&cli.DurationFlag{Name: "duration", Value: bench.DefaultDuration, Usage: "length of each scenario"},
+			&cli.IntFlag{Name: "connections", Value: bench.DefaultConnections, Usage: "clients of peak, cached and ping (rows uses at most 32)"},
+			&cli.IntFlag{Name: "rate", Value: bench.DefaultRate, Usage: "fixed rate of select, requests per second"},
+			&cli.IntFlag{Name: "batch-rate", Value: bench.DefaultBatchRate, Usage: "fixed rate of batch, batches per second"},
+			&cli.IntFlag{Name: "batch-size", Value: bench.DefaultBatchSize, Usage: "SELECTs per /v1/batch request (at most 1000)"},
+			&cli.StringFlag{Name: "token", Value: bench.DefaultToken, Usage: "account token for /v1/batch and the PostgreSQL version (ignored with --standalone)"},
+			&cli.StringFlag{Name: "select-path", Value: bench.DefaultSelectPath, Usage: "uncached route of select and peak; {id} gets an id (--standalone: /bench/customers/{id})"},
+			&cli.StringFlag{Name: "cached-path", Value: bench.DefaultCachedPath, Usage: "cached route of cached; {id} gets an id"},
+			&cli.StringFlag{Name: "rows-path", Value: bench.DefaultRowsPath, Usage: "route answering a JSON array of many rows"},
+			&cli.IntFlag{Name: "ids", Usage: "ids are drawn from 1..ids", DefaultText: "--customers with --standalone, else 100000"},
+			&cli.IntFlag{Name: "cached-keys", Usage: "key space of cached: ids 1..N, each requested once before the measurement", DefaultText: "10000, at most --ids"},
+			&cli.Float64Flag{Name: "zipf-s", Value: bench.DefaultZipfS, Usage: "skew of cached's keys (> 1; larger is hotter)"},
+			&cli.StringFlag{Name: "json", Usage: "write the report as JSON to this file (a future --baseline)"},
+			&cli.StringFlag{Name: "markdown", Usage: "write the report as a markdown table to this file"},
+			&cli.StringFlag{Name: "baseline", Usage: "JSON report of an earlier run: exit 1 naming every metric that got worse"},
+			&cli.StringFlag{Name: "tolerance", Value: "10%", Usage: "how much worse than --baseline a metric may get"},
+			&cli.BoolFlag{Name: "profile", Usage: "pull CPU and heap profiles and draw a flame graph per scenario"},
+			&cli.StringFlag{Name: "profile-dir", Value: bench.DefaultProfileDir, Usage: "where --profile writes"},
+		},
+		Action: func(c *cli.Context) error {
+			tol, err := bench.ParseTolerance(c.String("tolerance"))
+			if err != nil {
+				return err
+			}
+			scenarios, err := bench.ParseScenarios(c.String("scenarios"))
+			if err != nil {
+				return err
+			}
+			opts := bench.Options{
+				Target:       c.String("target"),
+				Admin:        c.String("admin"),
+				Standalone:   c.Bool("standalone"),
+				Customers:    c.Int("customers"),
+				Scenarios:    scenarios,
+				Duration:     c.Duration("duration"),
+				Connections:  c.Int("connections"),
+				Rate:         c.Int("rate"),
+				BatchRate:    c.Int("batch-rate"),
+				BatchSize:    c.Int("batch-size"),
+				Token:        c.String("token"),
+				CachedPath:   c.String("cached-path"),
+				RowsPath:     c.String("rows-path"),
+				IDs:          c.Int("ids"),
+				ZipfS:        c.Float64("zipf-s"),
+				JSONPath:     c.String("json"),
+				MarkdownPath: c.String("markdown"),
+				Baseline:     c.String("baseline"),
+				Tolerance:    tol,
+				Profile:      c.Bool("profile"),
+				ProfileDir:   c.String("profile-dir"),
+				Out:          c.App.Writer,
+				Progress:     os.Stderr,
+				ProgressBar:  isTerminal(os.Stderr),
+				Version:      version,
+			}
+			// Standalone serves its own uncached twin unless a path was given.
+			if c.IsSet("select-path") || !opts.Standalone {
+				opts.SelectPath = c.String("select-path")
+			}
+			// Unset, the key space defaults to min(10000, ids).
+			if c.IsSet("cached-keys") {
+				opts.CachedKeys = c.Int("cached-keys")
+			}
+			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			_, err = bench.Run(ctx, opts)
+			return err
+		},
+	}
+}
+
+// isTerminal reports whether w is an interactive terminal (a progress bar
+// redrawn in place), as opposed to a file or a CI log (plain lines).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || os.Getenv("CI") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
