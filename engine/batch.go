@@ -73,11 +73,21 @@ func (e *Engine) serveBatch(r *request) error {
 			errs[i] = err
 		}
 	}
+	// Every statement of a batch that fails as a whole is audited with
+	// the batch's error.
+	auditAll := func(err error) error {
+		for i, q := range b.Queries {
+			if errs[i] == nil {
+				e.auditQuery(acc, q.Query, q.Params, time.Since(start), 0, err)
+			}
+		}
+		return err
+	}
 	ctx, cancel := queryContext(acc)
 	defer cancel()
 	conn, err := acc.pool.Acquire(ctx)
 	if err != nil {
-		return err
+		return auditAll(err)
 	}
 	defer conn.Release()
 	stop := watchDisconnect(r.ctx, cancel)
@@ -89,7 +99,7 @@ func (e *Engine) serveBatch(r *request) error {
 	prepErrs := make([]error, n)
 	describeOnly := acc.db.cfg.StatementCache == config.StatementCacheDescribe
 	if err := describeAll(ctx, pc, sqls, sds, prepErrs, describeOnly); err != nil {
-		return err
+		return auditAll(err)
 	}
 	types := acc.db.types
 	params := make([][][]byte, n)
@@ -114,7 +124,7 @@ func (e *Engine) serveBatch(r *request) error {
 			oids[j] = f.DataTypeOID
 		}
 		if err := types.Load(ctx, pc, oids...); err != nil {
-			return fmt.Errorf("cannot load column types: %w", err)
+			return auditAll(fmt.Errorf("cannot load column types: %w", err))
 		}
 		formats[i] = types.Formats(nil, oids)
 	}
@@ -165,7 +175,7 @@ func (e *Engine) serveBatch(r *request) error {
 	}
 	if err := p.Flush(); err != nil {
 		p.Close()
-		return err
+		return auditAll(err)
 	}
 	out := r.ctx.Response.SwapBody(nil)[:0] // fasthttp's pooled buffer, handed back below
 	out = append(out, `{"results":[`...)

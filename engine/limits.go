@@ -35,7 +35,7 @@ type rateLimit struct {
 type limiters struct {
 	mu    sync.Mutex
 	byKey map[string]*rateLimit
-	redis redis.UniversalClient
+	redis map[string]redis.UniversalClient // by URL: a reload may change limits.redis_url
 }
 
 func limiterKey(scope string, rl config.RateLimit, lc *config.Limits) string {
@@ -61,16 +61,21 @@ func (ls *limiters) get(e *Engine, scope string, rl config.RateLimit, lc *config
 		opts.Algorithm = limiter.AlgorithmSlidingWindow
 	}
 	if url := lc.RedisURL.Value(); url != "" {
-		if ls.redis == nil {
+		client := ls.redis[url]
+		if client == nil {
 			ro, err := redis.ParseURL(url)
 			if err != nil {
 				return nil, fmt.Errorf("limits.redis_url: %w", err)
 			}
 			ro.DialTimeout = time.Second
-			ls.redis = redis.NewClient(ro)
+			client = redis.NewClient(ro)
+			if ls.redis == nil {
+				ls.redis = map[string]redis.UniversalClient{}
+			}
+			ls.redis[url] = client
 		}
 		opts.Redis = limiter.RedisOptions{
-			Client:  ls.redis,
+			Client:  client,
 			Prefix:  limiter.DefaultRedisPrefix + scope + ":",
 			Timeout: lc.RedisTimeout.Std(),
 		}
@@ -106,6 +111,18 @@ func (ls *limiters) retain(states ...*state) {
 			delete(ls.byKey, k)
 		}
 	}
+	urls := map[string]bool{}
+	for _, st := range states {
+		if st != nil {
+			urls[st.cfg.Limits.RedisURL.Value()] = true
+		}
+	}
+	for url, c := range ls.redis {
+		if !urls[url] {
+			c.Close()
+			delete(ls.redis, url)
+		}
+	}
 }
 
 func (ls *limiters) close() {
@@ -115,9 +132,9 @@ func (ls *limiters) close() {
 		l.lim.Close()
 		delete(ls.byKey, k)
 	}
-	if ls.redis != nil {
-		ls.redis.Close()
-		ls.redis = nil
+	for url, c := range ls.redis {
+		c.Close()
+		delete(ls.redis, url)
 	}
 }
 

@@ -45,7 +45,11 @@ func (e *Engine) ReloadConfig(ctx context.Context, cfg *config.Config) error {
 	go func() {
 		time.Sleep(oldStateGrace)
 		prev.closeExcept(next)
+		// Under the reload lock, so a reload in progress cannot pick up a
+		// limiter that is being closed.
+		e.reload.Lock()
 		e.limits.retain(e.state.Load())
+		e.reload.Unlock()
 	}()
 	return nil
 }

@@ -137,21 +137,24 @@ func (e *Engine) serveRoute(r *request, rt *route) error {
 	key := h.Sum()
 	c := e.cache
 	if ent, ok := c.GetAt(key, r.ctx.Time()); ok {
+		if ent.Status == statusStream {
+			return e.runUncached(r, rt, vals)
+		}
 		e.writeEntry(r, rt, ent, false)
 		return nil
 	}
 	if rt.swr {
-		if ent, ok := c.GetStale(key); ok {
+		if ent, ok := c.GetStale(key); ok && ent.Status != statusStream {
 			c.Refresh(key, e.fillFunc(rt, vals))
 			e.writeEntry(r, rt, ent, true)
 			return nil
 		}
 	}
 	ent, _, err := c.Do(context.Background(), key, e.fillFunc(rt, vals))
+	if err == nil && ent.Status == statusStream {
+		return e.runUncached(r, rt, vals)
+	}
 	if err != nil {
-		if errors.Is(err, errTooLargeToCache) {
-			return e.runUncached(r, rt, vals)
-		}
 		if rt.grace > 0 && isUnavailable(err) {
 			if ent, ok := c.GetStale(key); ok {
 				e.writeEntry(r, rt, ent, true)
@@ -184,6 +187,12 @@ func (e *Engine) fillFunc(rt *route, vals *routeValues) cache.FillFunc {
 		ctx, cancel := routeContext(ctx, rt)
 		defer cancel()
 		body, status, err := e.execRoute(ctx, rt, args, nil, e.streamThreshold())
+		if errors.Is(err, errTooLargeToCache) {
+			// Remember for the route's ttl that this key streams, so its
+			// requests go straight to the streamed path instead of
+			// filling (and dropping) a large body every time.
+			return e.cache.NewEntry(rt.id, statusStream, nil, rt.ttl, 0), nil
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -192,6 +201,10 @@ func (e *Engine) fillFunc(rt *route, vals *routeValues) cache.FillFunc {
 }
 
 var errTooLargeToCache = errors.New("engine: result exceeds cache.stream_threshold_bytes")
+
+// statusStream marks a cache entry that holds no body: the key's result is
+// larger than cache.stream_threshold_bytes and is streamed uncached.
+const statusStream = 0
 
 func (e *Engine) streamThreshold() int {
 	return int(e.cfg.Load().Cache.StreamThresholdBytes)
@@ -436,6 +449,17 @@ func startRoute(ctx context.Context, rt *route, args [][]byte) (*routeExec, erro
 	return x, nil
 }
 
+// cancelQuery asks the server to stop the running statement; finish then
+// reads the cancellation instead of the remaining rows.
+func (x *routeExec) cancelQuery() {
+	if x.conn == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = x.conn.PgConn().CancelRequest(ctx)
+}
+
 // finish completes the statement, releases the connection and records the
 // query's duration; it returns the first error the server reported.
 func (x *routeExec) finish() error {
@@ -466,6 +490,11 @@ func (e *Engine) execRoute(ctx context.Context, rt *route, args [][]byte, dst []
 		return nil, 0, err
 	}
 	body, status, err := rt.encode(x.rr, dst, limit)
+	if errors.Is(err, errTooLargeToCache) {
+		// Stop the statement rather than read the rest of a result we
+		// will not use.
+		x.cancelQuery()
+	}
 	if ferr := x.finish(); err == nil {
 		err = ferr
 	}

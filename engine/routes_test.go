@@ -262,6 +262,14 @@ func TestLargeRouteResultStreamsAndIsNotCached(t *testing.T) {
 	if r.header.Get("Content-Length") != "" {
 		t.Fatalf("got Content-Length %s; want a chunked (streamed) body", r.header.Get("Content-Length"))
 	}
+	// The key is remembered as one that streams: the next request streams
+	// straight away, whole.
+	hits := ts.e.cache.Stats().Hits
+	r = get(t, ts.url+"/big?n=2000")
+	r.expect(t, 200, `{"n":2000,`)
+	if r.header.Get("Content-Length") != "" || ts.e.cache.Stats().Hits != hits+1 {
+		t.Fatalf("second large request: Content-Length %q, cache hits +%d; want streamed via the marker", r.header.Get("Content-Length"), ts.e.cache.Stats().Hits-hits)
+	}
 	get(t, ts.url+"/big?n=3").expect(t, 200, `[{"n":1,`)
 }
 
