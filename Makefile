@@ -40,7 +40,7 @@ vet:
 test: deps fmt-check vet
 	$(GO) test $(GOTEST_FLAGS) ./...
 	@if pgrep -f '[p]gfast-pg-' >/dev/null 2>&1; then echo "test: a test left PostgreSQL running" >&2; pgrep -a -f '[p]gfast-pg-'; exit 1; fi
-	@if pgrep -f '[r]edis-server.*--dir /tmp/' >/dev/null 2>&1; then echo "test: a test left redis-server running" >&2; pgrep -a -f '[r]edis-server.*--dir /tmp/'; exit 1; fi
+	@if pgrep -f '[r]edis-server.*--dir /tmp/' >/dev/null 2>&1; then echo "test: a test left a Redis server running" >&2; pgrep -a -f '[r]edis-server.*--dir /tmp/'; exit 1; fi
 
 lint: fmt-check vet
 	@command -v staticcheck >/dev/null && staticcheck ./... || echo "lint: staticcheck not installed (go install honnef.co/go/tools/cmd/staticcheck@latest); ran gofmt and go vet"
