@@ -61,8 +61,8 @@ func TestCompare(t *testing.T) {
 	missing := &Report{Results: []Result{{Scenario: ScenarioSelect, Metrics: map[string]float64{MetricP50: 1}}}}
 	f("metric not in baseline", missing, twoScenarios(1, 100, 100), 0.10, "select p50_ms")
 	// Below the noise floor a relative change does not count.
-	f("latency +100% but +0.04 ms", twoScenarios(1, 0.04, 0.04), twoScenarios(1, 0.08, 0.08), 0.10)
-	f("latency +0.06 ms", twoScenarios(1, 0.04, 0.04), twoScenarios(1, 0.10, 0.04), 0.10, "select p50_ms")
+	f("latency +100% but +0.08 ms", twoScenarios(1, 0.08, 0.08), twoScenarios(1, 0.16, 0.16), 0.10)
+	f("latency +0.12 ms", twoScenarios(1, 0.04, 0.04), twoScenarios(1, 0.16, 0.04), 0.10, "select p50_ms")
 	share := func(eff, hit float64) *Report {
 		return &Report{Results: []Result{
 			{Scenario: ScenarioPool, Metrics: map[string]float64{MetricEfficiency: eff}},

@@ -44,7 +44,7 @@ code. The exit code is 1 when a scenario fails (more than 0.1% of its responses
 non-2xx, a transport error or a failed batch entry; or a value that could not
 be measured, such as /admin/stats unreachable), when --profile cannot pull a
 profile, or when --baseline finds a metric worse than the saved --json by more
-than --tolerance and by more than its noise floor (0.05 ms for a latency, one
+than --tolerance and by more than its noise floor (0.1 ms for a latency, one
 point for a hit rate or an efficiency); each such metric is named. Otherwise 0.
 
 --profile pulls a CPU profile (most of each scenario) and a heap profile (half
