@@ -3,9 +3,12 @@ package engine
 import (
 	"context"
 	"errors"
+	"io"
 	"math"
+	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -88,9 +91,13 @@ func errorFrom(err error) *Error {
 	return errInternal()
 }
 
+// isConnClosed reports a connection to the database that failed or went
+// away underneath a query, by the errors' types rather than their text.
 func isConnClosed(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "conn closed") || strings.Contains(s, "connection refused") || strings.Contains(s, "unexpected EOF")
+	var netErr net.Error
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, pool.ErrClosed) || errors.As(err, &netErr)
 }
 
 // fromPgError maps a SQLSTATE to the HTTP status of DESIGN §4. The message,
