@@ -18,6 +18,7 @@ type adminStats struct {
 	Pools map[string]struct {
 		AcquireCount      int64
 		EmptyAcquireCount int64
+		GateWaitCount     int64
 	}
 	Cache struct {
 		Hits   uint64

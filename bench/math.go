@@ -10,6 +10,7 @@ import (
 const (
 	extraAcquires      = "acquires"
 	extraEmptyAcquires = "empty_acquires"
+	extraGateWaits     = "gate_waits"
 	extraRowsPerReq    = "rows_per_response"
 	extraP99           = "p99_ms"
 	extraHits          = "hits"

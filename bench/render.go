@@ -67,7 +67,8 @@ func (r *Result) Measured() string {
 		return formatCount(m[MetricRowsPerSec]) + " rows/s (" + formatCount(r.Extra[MetricReqPerSec]) + " req/s)"
 	case ScenarioPool:
 		return formatPercent(m[MetricEfficiency]) + " efficiency (" + formatCount(r.Extra[extraEmptyAcquires]) +
-			" of " + formatCount(r.Extra[extraAcquires]) + " acquires waited)"
+			" of " + formatCount(r.Extra[extraAcquires]) + " acquires found the pool empty; " +
+			formatCount(r.Extra[extraGateWaits]) + " waited at the gate)"
 	}
 	return ""
 }

@@ -80,6 +80,7 @@ func (r *runner) peak(ctx context.Context) (peak, pool Result) {
 	}
 	pool.Metrics[MetricEfficiency] = eff
 	pool.Extra[extraAcquires], pool.Extra[extraEmptyAcquires] = float64(acquires), float64(empty)
+	pool.Extra[extraGateWaits] = float64(delta(b.GateWaitCount, a.GateWaitCount))
 	return peak, pool
 }
 

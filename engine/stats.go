@@ -35,8 +35,9 @@ var (
 	descPoolInUse      = prometheus.NewDesc("pgfast_pool_in_use", "Connections acquired now.", []string{"pool"}, nil)
 	descPoolIdle       = prometheus.NewDesc("pgfast_pool_idle", "Idle connections now.", []string{"pool"}, nil)
 	descPoolAcquire    = prometheus.NewDesc("pgfast_pool_acquire_total", "Connection acquires.", []string{"pool"}, nil)
-	descPoolEmpty      = prometheus.NewDesc("pgfast_pool_empty_acquire_total", "Acquires that had to wait for a connection.", []string{"pool"}, nil)
+	descPoolEmpty      = prometheus.NewDesc("pgfast_pool_empty_acquire_total", "Acquires that found the pool empty past the gate (waited for a connection to open or free up).", []string{"pool"}, nil)
 	descPoolWait       = prometheus.NewDesc("pgfast_pool_acquire_wait_seconds_total", "Time spent waiting to acquire.", []string{"pool"}, nil)
+	descPoolGateWaits  = prometheus.NewDesc("pgfast_pool_gate_waits_total", "Acquires that waited at the full gate (max_concurrent_queries).", []string{"pool"}, nil)
 	descPoolRejected   = prometheus.NewDesc("pgfast_pool_rejected_total", "Requests refused with 503 because the gate stayed full for acquire_timeout.", []string{"pool"}, nil)
 	descPoolSlow       = prometheus.NewDesc("pgfast_pool_slow_queries_total", "Queries slower than the database's slow_query.", []string{"pool"}, nil)
 	descPoolQueries    = prometheus.NewDesc("pgfast_pool_queries_total", "Queries run.", []string{"pool"}, nil)
@@ -66,7 +67,7 @@ type statsCollector struct{ e *Engine }
 
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPoolMax, descPoolInUse, descPoolIdle, descPoolAcquire, descPoolEmpty,
-		descPoolWait, descPoolRejected, descPoolSlow, descPoolQueries, descPoolQueryEMA, descPoolGateWaitng,
+		descPoolWait, descPoolGateWaits, descPoolRejected, descPoolSlow, descPoolQueries, descPoolQueryEMA, descPoolGateWaitng,
 		descCacheHits, descCacheMisses, descCacheEvictions, descCacheSets, descCacheDropped, descCacheCoalesced,
 		descCacheStale, descCachePurges, descCacheBytes,
 		descRLRejected, descRLAllowed, descRLFallback, descRLFallbacks, descRLRedisErr, descRLKeys} {
@@ -115,6 +116,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 		cnt(descPoolAcquire, float64(s.AcquireCount))
 		cnt(descPoolEmpty, float64(s.EmptyAcquireCount))
 		cnt(descPoolWait, s.AcquireWait.Seconds())
+		cnt(descPoolGateWaits, float64(s.GateWaitCount))
 		cnt(descPoolRejected, float64(s.GateRejected))
 		cnt(descPoolSlow, float64(s.SlowQueries))
 		cnt(descPoolQueries, float64(s.Queries))

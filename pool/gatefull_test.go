@@ -79,8 +79,8 @@ func TestFullGateRefusesWithinAcquireTimeout(t *testing.T) {
 		t.Fatalf("Acquire while a slot frees up: got %v; want a connection", err)
 	}
 	c.Release()
-	if s := p.Stats(); s.EmptyAcquireCount < 1 {
-		t.Fatalf("got EmptyAcquireCount=%d; want the wait counted", s.EmptyAcquireCount)
+	if s := p.Stats(); s.GateWaitCount < 1 {
+		t.Fatalf("got GateWaitCount=%d; want the wait at the gate counted", s.GateWaitCount)
 	}
 }
 

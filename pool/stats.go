@@ -26,10 +26,16 @@ type Stats struct {
 
 	// AcquireCount counts successful acquires.
 	AcquireCount int64
-	// EmptyAcquireCount counts successful acquires that had to wait: at the
-	// full gate, or for a connection to be opened. 1 - EmptyAcquireCount /
-	// AcquireCount is the pool's efficiency.
+	// EmptyAcquireCount counts successful acquires that found the pool
+	// itself empty once past the gate: they waited for a connection to be
+	// opened or released (pgxpool's own count). 1 - EmptyAcquireCount /
+	// AcquireCount is the pool's efficiency. Waits at the gate are counted
+	// apart, in GateWaitCount: the gate is admission control in front of the
+	// pool, and a wait there says the load exceeds max_concurrent_queries,
+	// not that the pool failed to have a connection ready.
 	EmptyAcquireCount int64
+	// GateWaitCount counts successful acquires that waited at the full gate.
+	GateWaitCount int64
 	// AcquireWait is the total time successful acquires spent in Acquire.
 	AcquireWait time.Duration
 	// CanceledAcquireCount counts acquires abandoned because their context
@@ -65,7 +71,8 @@ func (p *Pool) Stats() Stats {
 		NewConns:             ps.NewConnsCount(),
 		Discarded:            p.discarded.Load(),
 		AcquireCount:         ps.AcquireCount(),
-		EmptyAcquireCount:    ps.EmptyAcquireCount() + g.waited.Load(),
+		EmptyAcquireCount:    ps.EmptyAcquireCount(),
+		GateWaitCount:        g.waited.Load(),
 		AcquireWait:          ps.AcquireDuration() + time.Duration(g.waitNanos.Load()),
 		CanceledAcquireCount: ps.CanceledAcquireCount() + g.canceled.Load(),
 		GateSize:             g.size(),
