@@ -242,3 +242,23 @@ func TestConfigFileChangeReloads(t *testing.T) {
 	waitFor("/d/1", 200)
 	waitFor("/a/1", 404)
 }
+
+func TestBenchCommandFlags(t *testing.T) {
+	out, err := exec.Command(binary(t), "bench", "--help").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--standalone") || !strings.Contains(string(out), "--baseline") {
+		t.Fatalf("bench --help: %v\n%s", err, out)
+	}
+	out, err = exec.Command(binary(t), "bench", "--tolerance", "lots").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "tolerance") {
+		t.Fatalf("bench --tolerance lots: got err=%v\n%s\nwant an error naming the flag", err, out)
+	}
+	// A target nobody listens on fails fast, with a clear message.
+	start := time.Now()
+	out, err = exec.Command(binary(t), "bench", "--target", "http://127.0.0.1:1", "--duration", "1s").CombinedOutput()
+	if err == nil {
+		t.Fatalf("bench against a dead target exited 0:\n%s", out)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Fatalf("bench against a dead target took %s; want a quick failure", d)
+	}
+}
