@@ -22,22 +22,22 @@ type corsPolicy struct {
 }
 
 var (
-	headerOrigin        = []byte("Origin")
-	headerACRM          = []byte("Access-Control-Request-Method")
-	headerACAO          = []byte("Access-Control-Allow-Origin")
-	headerACAC          = []byte("Access-Control-Allow-Credentials")
-	headerACEH          = []byte("Access-Control-Expose-Headers")
-	headerACAM          = []byte("Access-Control-Allow-Methods")
-	headerACAH          = []byte("Access-Control-Allow-Headers")
-	headerACMA          = []byte("Access-Control-Max-Age")
-	valueOrigin         = []byte("Origin")
-	valueTrue           = []byte("true")
-	valueStar           = []byte("*")
-	methodOptions       = []byte("OPTIONS")
-	defaultCORSExpose   = "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After, ETag"
-	defaultCORSHeaders  = "Authorization, Content-Type, If-None-Match"
-	defaultCORSMethods  = "GET, POST"
-	defaultCORSMaxAgeSe = "600"
+	headerOrigin       = []byte("Origin")
+	headerACRM         = []byte("Access-Control-Request-Method")
+	headerACAO         = []byte("Access-Control-Allow-Origin")
+	headerACAC         = []byte("Access-Control-Allow-Credentials")
+	headerACEH         = []byte("Access-Control-Expose-Headers")
+	headerACAM         = []byte("Access-Control-Allow-Methods")
+	headerACAH         = []byte("Access-Control-Allow-Headers")
+	headerACMA         = []byte("Access-Control-Max-Age")
+	valueOrigin        = []byte("Origin")
+	valueTrue          = []byte("true")
+	valueStar          = []byte("*")
+	methodOptions      = []byte("OPTIONS")
+	defaultCORSExpose  = "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After, ETag"
+	defaultCORSHeaders = "Authorization, Content-Type, If-None-Match"
+	defaultCORSMethods = "GET, POST"
+	defaultCORSMaxAge  = "600"
 )
 
 // newCORS compiles server.cors; no allowed_origins means CORS is off (no
@@ -62,7 +62,7 @@ func newCORS(c config.CORS) *corsPolicy {
 	p.methods = join(c.AllowedMethods, defaultCORSMethods)
 	p.headers = join(c.AllowedHeaders, defaultCORSHeaders)
 	p.expose = join(c.ExposeHeaders, defaultCORSExpose)
-	p.maxAge = []byte(defaultCORSMaxAgeSe)
+	p.maxAge = []byte(defaultCORSMaxAge)
 	if c.MaxAge > 0 {
 		p.maxAge = []byte(strconv.FormatInt(int64(c.MaxAge.Std().Seconds()), 10))
 	}

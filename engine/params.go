@@ -57,8 +57,7 @@ func encodeParam(v any, oid uint32) ([]byte, error) {
 func numberParam(n string, oid uint32) ([]byte, error) {
 	switch oid {
 	case pgtype.Int2OID, pgtype.Int4OID, pgtype.Int8OID, pgtype.OIDOID:
-		bits := map[uint32]int{pgtype.Int2OID: 16, pgtype.Int4OID: 32, pgtype.Int8OID: 64, pgtype.OIDOID: 64}[oid]
-		if _, err := strconv.ParseInt(n, 10, bits); err != nil {
+		if _, err := strconv.ParseInt(n, 10, intBits(oid)); err != nil {
 			return nil, fmt.Errorf("%s is not a valid %s", n, typeName(oid))
 		}
 	case pgtype.BoolOID:
@@ -72,12 +71,8 @@ func numberParam(n string, oid uint32) ([]byte, error) {
 func stringParam(s string, oid uint32) ([]byte, error) {
 	var err error
 	switch oid {
-	case pgtype.Int2OID:
-		_, err = strconv.ParseInt(strings.TrimSpace(s), 10, 16)
-	case pgtype.Int4OID:
-		_, err = strconv.ParseInt(strings.TrimSpace(s), 10, 32)
-	case pgtype.Int8OID:
-		_, err = strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	case pgtype.Int2OID, pgtype.Int4OID, pgtype.Int8OID:
+		_, err = strconv.ParseInt(strings.TrimSpace(s), 10, intBits(oid))
 	case pgtype.Float4OID, pgtype.Float8OID:
 		_, err = strconv.ParseFloat(strings.TrimSpace(s), 64)
 	case pgtype.BoolOID:
@@ -175,4 +170,15 @@ func typeName(oid uint32) string {
 		return "unknown"
 	}
 	return "oid " + strconv.FormatUint(uint64(oid), 10)
+}
+
+// intBits is the width of an integer parameter type.
+func intBits(oid uint32) int {
+	switch oid {
+	case pgtype.Int2OID:
+		return 16
+	case pgtype.Int4OID:
+		return 32
+	}
+	return 64
 }

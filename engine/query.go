@@ -219,11 +219,9 @@ func (run *queryRun) begin(dst []byte) ([]byte, bool, error) {
 func (run *queryRun) pump(dst []byte, limit int) ([]byte, bool, error) {
 	for run.rr.NextRow() {
 		var err error
-		var kept bool
-		if dst, kept, err = run.rs.appendRow(dst, run.rr.Values()); err != nil {
+		if dst, _, err = run.rs.appendRow(dst, run.rr.Values()); err != nil {
 			return dst, false, err
 		}
-		_ = kept
 		if len(dst) >= limit {
 			return dst, false, nil
 		}

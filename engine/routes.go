@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -90,7 +91,7 @@ func compileRoute(ctx context.Context, e *Engine, st *state, prev *state, rc *co
 		return nil, fail("database %q is not configured", rc.Database)
 	}
 	rt := &route{cfg: *rc, db: db, result: rc.Result, ttl: rc.Cache.Std(),
-		stmt: "pgfast_route_" + strconv.FormatUint(hashString(rc.SQL), 16)}
+		stmt: "pgfast_route_" + strconv.FormatUint(xxhash.Sum64String(rc.SQL), 16)}
 	rt.id = routeIDs.Add(1)
 	if prev != nil {
 		for _, old := range prev.routes {
@@ -326,12 +327,15 @@ func parseInt(b []byte) (int64, bool) {
 	return int64(n), true
 }
 
+var specialFloats = [][]byte{[]byte("nan"), []byte("infinity"), []byte("-infinity"), []byte("+infinity"), []byte("inf"), []byte("-inf")}
+
 // isDecimal accepts what PostgreSQL's numeric and float input take in the
 // common case: sign, digits, one point, exponent, or NaN/Infinity.
 func isDecimal(b []byte) bool {
-	switch strings.ToLower(string(b)) {
-	case "nan", "infinity", "-infinity", "+infinity", "inf", "-inf":
-		return true
+	for _, special := range specialFloats {
+		if bytes.EqualFold(b, special) {
+			return true
+		}
 	}
 	digits, dot, exp := 0, false, false
 	for i, c := range b {
@@ -361,7 +365,7 @@ func settingsSQL(settings map[string]string, timeout time.Duration) (string, err
 	for k := range settings {
 		keys = append(keys, k)
 	}
-	sortStrings(keys)
+	sort.Strings(keys)
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	first := true
@@ -383,10 +387,6 @@ func settingsSQL(settings map[string]string, timeout time.Duration) (string, err
 
 // quoteLiteral quotes s as a SQL string literal (standard_conforming_strings on).
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
-func sortStrings(s []string) { sort.Strings(s) }
-
-func hashString(s string) uint64 { return xxhash.Sum64String(s) }
 
 // pathNames lists the {param} names of a path pattern in order.
 func pathNames(pattern string) []string {

@@ -224,15 +224,9 @@ func appendTimeTZ(dst, src []byte) ([]byte, error) {
 // meaning -infinity and infinity. It prints JsonEncodeDateTime's XSD text,
 // YYYY-MM-DDTHH:MM:SS[.ffffff][ BC].
 func appendTimestamp(dst, src []byte) ([]byte, error) {
-	if len(src) != 8 {
-		return dst, errLength
-	}
-	ts := int64(binary.BigEndian.Uint64(src))
-	switch ts {
-	case math.MinInt64:
-		return append(dst, `"-infinity"`...), nil
-	case math.MaxInt64:
-		return append(dst, `"infinity"`...), nil
+	ts, dst, done, err := decodeTimestamp(dst, src)
+	if done || err != nil {
+		return dst, err
 	}
 	days, tod := floorDiv(ts, usecsPerDay)
 	dst = append(dst, '"')
@@ -245,15 +239,9 @@ func appendTimestamp(dst, src []byte) ([]byte, error) {
 // the local date and time, then the offset in force there, with seconds
 // when the zone has them (local mean time before standard time).
 func appendTimestampTZ(dst, src []byte, loc *time.Location) ([]byte, error) {
-	if len(src) != 8 {
-		return dst, errLength
-	}
-	ts := int64(binary.BigEndian.Uint64(src))
-	switch ts {
-	case math.MinInt64:
-		return append(dst, `"-infinity"`...), nil
-	case math.MaxInt64:
-		return append(dst, `"infinity"`...), nil
+	ts, dst, done, err := decodeTimestamp(dst, src)
+	if done || err != nil {
+		return dst, err
 	}
 	days, tod := floorDiv(ts, usecsPerDay)
 	var off int64
@@ -268,6 +256,22 @@ func appendTimestampTZ(dst, src []byte, loc *time.Location) ([]byte, error) {
 	dst = append(dst, '"')
 	dst = appendDateTime(dst, days, tod, off, true)
 	return append(dst, '"'), nil
+}
+
+// decodeTimestamp reads the int64 both timestamp types send. The extremes
+// stand for -infinity and infinity, which it appends itself (done).
+func decodeTimestamp(dst, src []byte) (ts int64, out []byte, done bool, err error) {
+	if len(src) != 8 {
+		return 0, dst, false, errLength
+	}
+	ts = int64(binary.BigEndian.Uint64(src))
+	switch ts {
+	case math.MinInt64:
+		return ts, append(dst, `"-infinity"`...), true, nil
+	case math.MaxInt64:
+		return ts, append(dst, `"infinity"`...), true, nil
+	}
+	return ts, dst, false, nil
 }
 
 // appendDateTime prints days since 2000-01-01 and a time of day as
