@@ -109,11 +109,11 @@ func serve(ctx context.Context, load func() (*config.Config, error), out io.Writ
 	if adminLn != nil {
 		go func() { errc <- eng.ServeAdmin(adminLn) }()
 	}
-	log.Info("pgfast serving", "addr", ln.Addr().String(), "admin_addr", addrOf(adminLn), "version", version)
-	if cluster != nil {
-		printExamples(out, ln.Addr(), addrOf(adminLn), cfg)
-	}
-
+	// Signals and the file watch are set up before pgfast says it is
+	// serving, so a change or a SIGHUP right after that line is never missed.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	reloadNow := func() {
 		if err := eng.Reload(ctx); err != nil {
 			log.Error("config reload rejected; the previous config keeps serving", "err", err)
@@ -127,9 +127,11 @@ func serve(ctx context.Context, load func() (*config.Config, error), out io.Writ
 		}
 	}
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
+	log.Info("pgfast serving", "addr", ln.Addr().String(), "admin_addr", addrOf(adminLn), "version", version)
+	if cluster != nil {
+		printExamples(out, ln.Addr(), addrOf(adminLn), cfg)
+	}
+
 	for {
 		select {
 		case err := <-errc:
