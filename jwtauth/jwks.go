@@ -129,7 +129,6 @@ func (f *jwksFetcher) fetch(ctx context.Context) bool {
 		f.failing = true
 		return false
 	}
-	f.fetches.Add(1)
 	if f.failing {
 		f.log.Info("jwtauth: JWKS fetch recovered", "url", f.url)
 	}
@@ -163,6 +162,7 @@ func (f *jwksFetcher) fetchOnce(ctx context.Context) error {
 	}
 	sum := sha256.Sum256(body)
 	if bytes.Equal(sum[:], f.lastSum[:]) {
+		f.fetches.Add(1)
 		return nil
 	}
 	keys, skipped, err := parseJWKS(body)
@@ -175,6 +175,9 @@ func (f *jwksFetcher) fetchOnce(ctx context.Context) error {
 	if len(keys) == 0 {
 		return errors.New("JWK Set has no usable signature key")
 	}
+	// Counted before the keys become visible, so whoever sees the new keys
+	// also sees the fetch that brought them.
+	f.fetches.Add(1)
 	f.install(keys)
 	f.lastSum = sum
 	f.log.Info("jwtauth: JWKS keys installed", "url", f.url, "keys", len(keys))
