@@ -16,19 +16,33 @@ const InvalidateChannel = "pgfast_invalidate"
 // listener holds one LISTEN connection per database. It reconnects by
 // itself; Stop ends it and waits.
 type listener struct {
-	cancel context.CancelFunc
-	done   chan struct{}
+	cancel    context.CancelFunc
+	done      chan struct{}
+	listening chan struct{} // closed once the first LISTEN succeeded
 }
+
+// listenWait bounds how long startListener waits for the first LISTEN, so
+// that a NOTIFY sent right after pgfast starts is not missed, without
+// letting an unreachable database hold the start up (the listener keeps
+// trying in the background).
+const listenWait = 5 * time.Second
 
 func (e *Engine) startListener(db *database) *listener {
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &listener{cancel: cancel, done: make(chan struct{})}
+	l := &listener{cancel: cancel, done: make(chan struct{}), listening: make(chan struct{})}
+	defer func() {
+		select {
+		case <-l.listening:
+		case <-time.After(min(listenWait, max(db.cfg.ConnectTimeout.Std(), time.Second))):
+			e.log.Warn("invalidation listener not connected yet; cached routes of this database miss NOTIFYs until it is", "database", db.name)
+		}
+	}()
 	go func() {
 		defer close(l.done)
 		backoff := 100 * time.Millisecond
 		reconnected := false
 		for ctx.Err() == nil {
-			err := e.listen(ctx, db, &reconnected)
+			err := e.listen(ctx, db, &reconnected, l.listening)
 			if ctx.Err() != nil {
 				return
 			}
@@ -52,7 +66,7 @@ func (l *listener) stop() {
 }
 
 // listen runs one LISTEN session until it fails or ctx ends.
-func (e *Engine) listen(ctx context.Context, db *database, reconnected *bool) error {
+func (e *Engine) listen(ctx context.Context, db *database, reconnected *bool, listening chan struct{}) error {
 	cfg, err := pgconn.ParseConfig(db.cfg.URL.Value())
 	if err != nil {
 		return err
@@ -75,6 +89,8 @@ func (e *Engine) listen(ctx context.Context, db *database, reconnected *bool) er
 		// Bodies cached while no LISTEN was active may have missed a
 		// NOTIFY: purge once more now that we hear them again.
 		e.purgeDatabase(db.name)
+	} else {
+		close(listening)
 	}
 	*reconnected = true
 	for {
