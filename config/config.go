@@ -60,8 +60,9 @@ type Config struct {
 
 // Server configures the public HTTP listener.
 type Server struct {
-	// Addr is the public listen address, host:port. Default ":8580"; flag --addr, env
-	// PGFAST_ADDR or APP__ADDR.
+	// Addr is the public listen address, host:port. Default "127.0.0.1:8580" (loopback only,
+	// as pg-api); ":8580" exposes it on every interface. Flag --addr, env PGFAST_ADDR or
+	// APP__ADDR.
 	Addr string `yaml:"addr"`
 	// AdminAddr is the admin listener (/metrics, /debug/pprof, /admin/*). Default
 	// "127.0.0.1:8581"; "" or "off" disables it (Load stores "off" as ""). Keep it off public
@@ -83,8 +84,17 @@ type Server struct {
 	// MaxHeaderBytes is the largest request head (request line plus headers); it sizes
 	// fasthttp's read buffer. Default 8KiB, at least 1KiB. Raise it for big JWTs or cookies.
 	MaxHeaderBytes ByteSize `yaml:"max_header_bytes"`
-	// MaxConns caps concurrent client connections. Default 10000.
+	// MaxConns caps concurrent client connections. Default 10000. A connection past it gets a
+	// JSON 503 with Retry-After before it is closed.
 	MaxConns int `yaml:"max_conns"`
+	// StreamMinRate is the slowest a client may read a streamed response after its first
+	// second; a slower one is cut so it cannot hold the server's resources. Default 64KiB (per
+	// second); 0 disables the check.
+	StreamMinRate ByteSize `yaml:"stream_min_rate"`
+	// MaxInflightResponseBytes bounds the memory that buffered responses (/v1/batch results,
+	// rows read ahead of a slow client) may hold across all requests; past it new requests that
+	// need a buffer get 503 with Retry-After. Default 256MiB.
+	MaxInflightResponseBytes ByteSize `yaml:"max_inflight_response_bytes"`
 	// CORS configures cross-origin requests; with no allowed_origins no CORS headers are sent.
 	CORS CORS `yaml:"cors"`
 	// Compression configures gzip and brotli responses.
@@ -355,6 +365,9 @@ type JWT struct {
 	PublicKeys []string `yaml:"public_keys"`
 	// Leeway is the clock skew allowed on exp and nbf. Default 30s.
 	Leeway Duration `yaml:"leeway"`
+	// Require lists registered claims a token must carry: any of exp, nbf, iat, iss, aud, sub.
+	// Default [exp], so that a token cannot be valid forever; [] accepts tokens without exp.
+	Require []string `yaml:"require"`
 }
 
 // Enabled reports whether any JWT key source is configured.
@@ -387,15 +400,17 @@ func Default() *Config {
 func base() *Config {
 	return &Config{
 		Server: Server{
-			Addr:            ":8580",
-			AdminAddr:       "127.0.0.1:8581",
-			ReadTimeout:     Duration(10 * time.Second),
-			WriteTimeout:    Duration(10 * time.Second),
-			IdleTimeout:     Duration(60 * time.Second),
-			ShutdownTimeout: Duration(30 * time.Second),
-			MaxBodyBytes:    1 * MiB,
-			MaxHeaderBytes:  8 * KiB,
-			MaxConns:        10000,
+			Addr:                     "127.0.0.1:8580",
+			AdminAddr:                "127.0.0.1:8581",
+			ReadTimeout:              Duration(10 * time.Second),
+			WriteTimeout:             Duration(10 * time.Second),
+			IdleTimeout:              Duration(60 * time.Second),
+			ShutdownTimeout:          Duration(30 * time.Second),
+			MaxBodyBytes:             1 * MiB,
+			MaxHeaderBytes:           8 * KiB,
+			MaxConns:                 10000,
+			StreamMinRate:            64 * KiB,
+			MaxInflightResponseBytes: 256 * MiB,
 			CORS: CORS{
 				AllowedMethods: []string{"GET", "POST"},
 				AllowedHeaders: []string{"Authorization", "Content-Type"},
@@ -408,6 +423,7 @@ func base() *Config {
 		Auth: Auth{JWT: JWT{
 			JWKSRefresh: Duration(5 * time.Minute),
 			Leeway:      Duration(30 * time.Second),
+			Require:     []string{"exp"},
 		}},
 		Log:     Log{Level: "info", Format: "json"},
 		DataDir: "./.pgfast",

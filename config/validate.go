@@ -80,8 +80,8 @@ func (v *validator) server() {
 		v.addr("server.admin_addr", s.AdminAddr)
 		// Port 0 asks the system for a free port, so equal ":0" addresses
 		// still end up on different ports.
-		if s.AdminAddr == s.Addr && !strings.HasSuffix(s.Addr, ":0") {
-			v.fail("server.admin_addr", "must differ from server.addr, got %q for both", s.Addr)
+		if sameListener(s.AdminAddr, s.Addr) {
+			v.fail("server.admin_addr", "must differ from server.addr, got %q and %q", s.AdminAddr, s.Addr)
 		}
 	}
 	if s.ShutdownTimeout <= 0 {
@@ -89,6 +89,12 @@ func (v *validator) server() {
 	}
 	if s.MaxBodyBytes <= 0 {
 		v.fail("server.max_body_bytes", "must be > 0, got %s", s.MaxBodyBytes)
+	}
+	if s.StreamMinRate < 0 {
+		v.fail("server.stream_min_rate", "must be >= 0, got %s", s.StreamMinRate)
+	}
+	if s.MaxInflightResponseBytes < MiB {
+		v.fail("server.max_inflight_response_bytes", "must be at least 1MiB, got %s", s.MaxInflightResponseBytes)
 	}
 	if s.MaxHeaderBytes < KiB {
 		v.fail("server.max_header_bytes", "must be at least 1KiB, got %s", s.MaxHeaderBytes)
@@ -543,6 +549,9 @@ func (v *validator) jwt() {
 			v.fail(ap, "%s needs auth.jwt.public_keys or auth.jwt.jwks_url", a)
 		}
 	}
+	for i, c := range j.Require {
+		v.enum(indexPath(p+".require", i), c, "exp", "nbf", "iat", "iss", "aud", "sub")
+	}
 	if _, isEnv := j.Secret.EnvName(); j.Secret != "" && !isEnv && len(j.Secret) < 32 {
 		v.fail(p+".secret", "must be at least 32 bytes for HS256 (RFC 7518 §3.2), got %d", len(j.Secret))
 	}
@@ -592,4 +601,18 @@ func isToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// sameListener reports whether two host:port addresses would bind the same
+// port on a shared interface: equal ports where the hosts are equal or one
+// of them is every interface. Port 0 asks the system for a free port, so
+// two ":0" addresses still end up on different ports.
+func sameListener(a, b string) bool {
+	ha, pa, errA := net.SplitHostPort(a)
+	hb, pb, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil || pa != pb || pa == "0" {
+		return false
+	}
+	any := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return ha == hb || any(ha) || any(hb)
 }

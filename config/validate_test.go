@@ -18,7 +18,8 @@ func TestValidateErrors(t *testing.T) {
 	// server
 	f("server: {addr: localhost}", `config: server.addr: must be host:port such as ":8580", got "localhost" (line 1)`)
 	f("server: {addr: ':99999'}", `config: server.addr: must be host:port such as ":8580", got ":99999" (line 1)`)
-	f("server: {admin_addr: ':8580'}", `config: server.admin_addr: must differ from server.addr, got ":8580" for both (line 1)`)
+	f("server: {admin_addr: '127.0.0.1:8580'}", `config: server.admin_addr: must differ from server.addr, got "127.0.0.1:8580" and "127.0.0.1:8580" (line 1)`)
+	f("server: {admin_addr: ':9000', addr: '127.0.0.1:9000'}", `config: server.admin_addr: must differ from server.addr, got ":9000" and "127.0.0.1:9000" (line 1)`)
 	f("server: {shutdown_timeout: 0}", `config: server.shutdown_timeout: must be > 0, got 0s (line 1)`)
 	f("server: {max_body_bytes: 0}", `config: server.max_body_bytes: must be > 0, got 0B (line 1)`)
 	f("server: {max_header_bytes: 512}", `config: server.max_header_bytes: must be at least 1KiB, got 512B (line 1)`)
@@ -198,7 +199,9 @@ func TestDefault(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"server.addr", c.Server.Addr, ":8580"},
+		{"server.addr", c.Server.Addr, "127.0.0.1:8580"},
+		{"server.stream_min_rate", c.Server.StreamMinRate, 64 * KiB},
+		{"server.max_inflight_response_bytes", c.Server.MaxInflightResponseBytes, 256 * MiB},
 		{"server.admin_addr", c.Server.AdminAddr, "127.0.0.1:8581"},
 		{"server.read_timeout", c.Server.ReadTimeout.Std(), 10 * time.Second},
 		{"server.write_timeout", c.Server.WriteTimeout.Std(), 10 * time.Second},
