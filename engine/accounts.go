@@ -47,6 +47,9 @@ func accountPoolOptions(e *Engine, a *config.Account, dc *config.Database, readO
 	o.MaxConcurrentQueries = 0
 	o.ReadOnly = readOnly
 	o.Role = a.Role
+	// Accounts send their own SQL: nothing one request leaves on a
+	// connection may reach the next (DESIGN §4).
+	o.ResetSession = true
 	if a.QueryTimeout != nil {
 		o.StatementTimeout = a.QueryTimeout.Std()
 	}

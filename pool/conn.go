@@ -47,7 +47,10 @@ func (c *Conn) Release() {
 	}
 	c.pc, c.p = nil, nil
 	connPool.Put(c)
-	p.checkSession(pc.Conn())
+	if !p.opts.ResetSession {
+		// A resetting pool restores the session instead (resetSession).
+		p.checkSession(pc.Conn())
+	}
 	pc.Release()
 	p.gate.leave()
 }

@@ -23,7 +23,7 @@ const cancelGrace = time.Second
 // which the server applies while it authenticates: no SET round trip per
 // connection, and the values become the session defaults that RESET returns
 // to (pg_settings.source = 'client').
-func poolConfig(o Options, afterConnect func(context.Context, *pgx.Conn) error) (*pgxpool.Config, error) {
+func poolConfig(o Options, afterConnect func(context.Context, *pgx.Conn) error, afterRelease func(*pgx.Conn) bool) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(o.URL)
 	if err != nil {
 		return nil, &ConfigError{Pool: o.Name, Field: "url", Reason: "cannot be parsed", Err: err}
@@ -66,6 +66,7 @@ func poolConfig(o Options, afterConnect func(context.Context, *pgx.Conn) error) 
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: cancelGrace}
 	}
 	cfg.AfterConnect = afterConnect
+	cfg.AfterRelease = afterRelease
 	return cfg, nil
 }
 

@@ -106,6 +106,15 @@ type Options struct {
 	// documentation).
 	Role string
 
+	// ResetSession returns every connection to its start state after each
+	// use, before another Acquire can get it: settings (reported or not),
+	// role, LISTENs, advisory locks, temporary tables, cursors and
+	// SQL-prepared statements (see resetSQL). The reset runs after Release
+	// returns, on pgxpool's goroutine: it costs the releasing caller
+	// nothing and the connection one round trip. Use it for pools whose
+	// clients send their own SQL.
+	ResetSession bool
+
 	// DescribeOnly runs queries in pgx's QueryExecModeCacheDescribe: unnamed
 	// statements only, with parameter and result types cached on the client,
 	// so no named prepared statement outlives a transaction. Use it behind

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -34,6 +35,7 @@ type Pool struct {
 	slowQueries atomic.Int64
 	emaNanos    atomic.Int64
 	discarded   atomic.Int64
+	resets      atomic.Int64
 
 	closed    atomic.Bool
 	done      chan struct{}
@@ -60,7 +62,11 @@ func New(ctx context.Context, opts Options) (*Pool, error) {
 		poolSetting: settingPath(o.Name, "max_conns"),
 		done:        make(chan struct{}),
 	}
-	cfg, err := poolConfig(o, p.afterConnect)
+	var afterRelease func(*pgx.Conn) bool
+	if o.ResetSession {
+		afterRelease = p.resetSession
+	}
+	cfg, err := poolConfig(o, p.afterConnect, afterRelease)
 	if err != nil {
 		return nil, err
 	}

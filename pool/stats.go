@@ -21,8 +21,10 @@ type Stats struct {
 	// NewConns counts connections opened.
 	NewConns int64
 	// Discarded counts connections closed on release because a query changed
-	// their session state (see Conn.Release).
+	// their session state (see Conn.Release) or their reset failed.
 	Discarded int64
+	// Resets counts sessions returned to their start state (ResetSession).
+	Resets int64
 
 	// AcquireCount counts successful acquires.
 	AcquireCount int64
@@ -70,6 +72,7 @@ func (p *Pool) Stats() Stats {
 		Total:                ps.TotalConns(),
 		NewConns:             ps.NewConnsCount(),
 		Discarded:            p.discarded.Load(),
+		Resets:               p.resets.Load(),
 		AcquireCount:         ps.AcquireCount(),
 		EmptyAcquireCount:    ps.EmptyAcquireCount(),
 		GateWaitCount:        g.waited.Load(),
