@@ -285,8 +285,14 @@ func (c *Cluster) URL() string { return c.urlFor(DatabaseName) }
 // URLFor is a connection URL for the named database.
 func (c *Cluster) URLFor(db string) string { return c.urlFor(db) }
 
-func (c *Cluster) urlFor(db string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.port, db)
+// URLAs is a connection URL for DatabaseName as the given role (the
+// cluster trusts local connections: no password).
+func (c *Cluster) URLAs(user string) string { return c.url(user, DatabaseName) }
+
+func (c *Cluster) urlFor(db string) string { return c.url("postgres", db) }
+
+func (c *Cluster) url(user, db string) string {
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", user, c.port, db)
 }
 
 // Stop shuts the server down (fast shutdown: open sessions are ended, data is

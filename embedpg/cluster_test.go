@@ -2,6 +2,7 @@ package embedpg
 
 import (
 	"context"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -162,5 +163,46 @@ func TestFindBinariesNamesMakeDeps(t *testing.T) {
 	}
 	if want := "make deps"; !strings.Contains(err.Error(), want) {
 		t.Fatalf("got %q; want it to mention %q", err, want)
+	}
+}
+
+// TestDemoRoleReadsOnly: the demo account's login role reads the demo
+// table and can do nothing a superuser could. (Any role may create large
+// objects; the classifier and the read-only session stop those.)
+func TestDemoRoleReadsOnly(t *testing.T) {
+	url := NewDatabase(t)
+	ctx := context.Background()
+	if _, err := LoadDemo(ctx, url, readSchema(t), 10); err != nil {
+		t.Fatal(err)
+	}
+	u, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = neturl.User(DemoRole)
+	conn, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM customer").Scan(&n); err != nil || n != 10 {
+		t.Fatalf("SELECT as %s: %d rows, %v; want 10", DemoRole, n, err)
+	}
+	for _, sql := range []string{
+		"SELECT pg_read_file('postgresql.conf')",
+		"SELECT pg_reload_conf()",
+		"UPDATE customer SET first_name = 'x'",
+		"DELETE FROM customer",
+		"CREATE TABLE evil (x int)",
+		"COPY customer TO PROGRAM 'true'",
+	} {
+		if _, err := conn.Exec(ctx, sql); err == nil {
+			t.Errorf("%s: succeeded as %s; want a privilege error", sql, DemoRole)
+		}
+	}
+	var super bool
+	if err := conn.QueryRow(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&super); err != nil || super {
+		t.Fatalf("demo role superuser=%v (%v); want false", super, err)
 	}
 }

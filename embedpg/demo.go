@@ -13,8 +13,23 @@ import (
 // DefaultCustomers is how many demo customers LoadDemo writes.
 const DefaultCustomers = 100_000
 
+// DemoRole is the login role the demo's account connects as: it may read
+// the demo tables and nothing else, so the published demo token is not a
+// superuser's (no pg_read_file, no writes, whatever SQL it sends).
+const DemoRole = "pgfast_demo"
+
+// demoRoleSQL creates DemoRole once per cluster (roles are cluster-wide;
+// concurrent creators lose the race quietly) and grants it SELECT on the
+// demo table of the current database.
+const demoRoleSQL = `DO $$BEGIN
+  CREATE ROLE ` + DemoRole + ` LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+END$$;
+GRANT USAGE ON SCHEMA public TO ` + DemoRole + `;
+GRANT SELECT ON customer TO ` + DemoRole
+
 // LoadDemo runs the demo schema (testdata/schema.sql, passed in by the caller
-// so this package reads no files) and fills the customer table with n
+// so this package reads no files), creates DemoRole and fills the customer table with n
 // deterministic rows through COPY. It is idempotent: an already filled table
 // is left alone and LoadDemo reports loaded=false.
 func LoadDemo(ctx context.Context, url string, schema []byte, n int) (loaded bool, err error) {
@@ -25,6 +40,9 @@ func LoadDemo(ctx context.Context, url string, schema []byte, n int) (loaded boo
 	defer conn.Close(ctx)
 	if _, err := conn.PgConn().Exec(ctx, string(schema)).ReadAll(); err != nil {
 		return false, fmt.Errorf("cannot create demo schema: %w", err)
+	}
+	if _, err := conn.PgConn().Exec(ctx, demoRoleSQL).ReadAll(); err != nil {
+		return false, fmt.Errorf("cannot create the demo role: %w", err)
 	}
 	var exists bool
 	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM customer)").Scan(&exists); err != nil {

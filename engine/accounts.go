@@ -178,6 +178,13 @@ func (c *tokenCache) store(tok []byte, acc *account) {
 	c.slots[h&(tokenCacheSize-1)].Store(&tokenEntry{hash: h, token: bytes.Clone(tok), acc: acc})
 }
 
+// answersTo reports whether an account with its own database_url accepts
+// name for it: pg-api's clients send {"database":"main"}, and the account's
+// only database answers to "main" and to the account's id (DESIGN §7).
+func (a *account) answersTo(name string) bool {
+	return a.cfg.DatabaseURL != "" && (name == config.MainDatabase || name == a.cfg.ID)
+}
+
 // allows reports whether the account may run a statement performing ops.
 func (a *account) allows(ops []sqlclass.Op) (sqlclass.Op, bool) {
 	if a.allowAll {

@@ -103,7 +103,7 @@ func (e *Engine) serveQuery(r *request) error {
 
 // checkRequestShape validates the optional database and format fields.
 func checkRequestShape(acc *account, database, format string) error {
-	if database != "" && database != acc.db.name {
+	if database != "" && database != acc.db.name && !acc.answersTo(database) {
 		return errForbidden(fmt.Sprintf("account %s may only query database %q", acc.cfg.ID, acc.db.name))
 	}
 	switch format {

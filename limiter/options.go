@@ -59,12 +59,16 @@ type Options struct {
 // RedisOptions configures the Redis-backed limiter.
 type RedisOptions struct {
 	// URL is the Redis server, e.g. "redis://127.0.0.1:6379/0" (go-redis
-	// ParseURL syntax; rediss:// for TLS). The limiter owns the client it
-	// builds from it and closes it on Close.
+	// ParseURL syntax; rediss:// for TLS). The limiter builds its client
+	// from it with NewRedisClient(URL, Timeout), owns it and closes it on
+	// Close.
 	URL string
-	// Client is an existing client to use instead of URL; the limiter does
-	// not close it. Build it with ContextTimeoutEnabled: true and
-	// MaxRetries: -1, or Timeout is not honoured.
+	// Client is an existing client to use instead of URL, e.g. one shared
+	// by every limiter of a process; the limiter does not close it. Build it
+	// with NewRedisClient and the same Timeout as here: a client with
+	// go-redis's defaults (5s socket timeouts, retries, context deadlines
+	// ignored) lets a Redis that stops answering hold each decision for
+	// seconds, whatever Timeout says.
 	Client redis.UniversalClient
 	// Prefix starts every key the limiter writes: PREFIX + caller key.
 	// Default: DefaultRedisPrefix. Limiters with different rules sharing a
@@ -72,12 +76,15 @@ type RedisOptions struct {
 	// would read each other's state.
 	Prefix string
 	// Timeout bounds each Redis decision, after which the request is
-	// decided by the local fallback. Default: DefaultRedisTimeout (5ms).
-	// Raise it when Redis is across a slow link.
+	// decided by the local fallback: it is the decision's context deadline
+	// and, through NewRedisClient, the client's dial, read, write and pool
+	// wait timeouts. Default: DefaultRedisTimeout (5ms). Raise it when
+	// Redis is across a slow link (a TLS handshake must fit in it too).
 	Timeout time.Duration
-	// ProbeInterval is how often an unavailable Redis is tried again (with
-	// ProbeInterval as the probe's own deadline); decisions return to Redis
-	// as soon as a probe succeeds. Default: DefaultProbeInterval.
+	// ProbeInterval is how often an unavailable Redis is tried again (the
+	// probe as a whole bounded by ProbeInterval, each of its calls by
+	// Timeout, as decisions are); decisions return to Redis as soon as a
+	// probe succeeds. Default: DefaultProbeInterval.
 	ProbeInterval time.Duration
 	// CallerClock makes Redis decisions use the now passed to Allow instead
 	// of the Redis server's TIME. The default, server time, gives every

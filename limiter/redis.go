@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
 // Redis is the distributed limiter: the same GCRA or sliding window as the
@@ -99,7 +98,11 @@ func NewRedis(opts Options) (*Redis, error) {
 		r.args[2] = callerClockGrace.Milliseconds()
 	}
 	if r.client == nil {
-		r.client = newClient(opts.Redis.URL)
+		// Validate has checked the URL.
+		if r.client, err = NewRedisClient(opts.Redis.URL, opts.Redis.Timeout); err != nil {
+			_ = local.Close()
+			return nil, err
+		}
 		r.owned = true
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
@@ -113,20 +116,6 @@ func NewRedis(opts Options) (*Redis, error) {
 	}
 	go r.probeLoop()
 	return r, nil
-}
-
-// newClient builds the client for a URL already checked by Validate. Retries
-// are off and context deadlines on, so one decision costs at most Timeout.
-func newClient(url string) *redis.Client {
-	o, _ := redis.ParseURL(url)
-	o.ContextTimeoutEnabled = true
-	o.MaxRetries = -1
-	o.DialerRetries = 1
-	// No CLIENT SETINFO and no maintenance-notification handshake: fewer
-	// round trips on each new connection, which matters after an outage.
-	o.DisableIdentity = true
-	o.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	return redis.NewClient(o)
 }
 
 // Allow implements Limiter. With the server's clock (the default), now is
@@ -224,8 +213,9 @@ func (r *Redis) probeLoop() {
 	}
 }
 
-// probe loads the script, which both proves Redis answers within
-// ProbeInterval and makes the next EVALSHA find it after a restart.
+// probe loads the script, which both proves Redis answers again (each
+// call within Timeout, the client's socket bound) and makes the next
+// EVALSHA find it after a restart.
 func (r *Redis) probe() {
 	ctx, cancel := context.WithTimeout(r.ctx, r.opts.Redis.ProbeInterval)
 	defer cancel()

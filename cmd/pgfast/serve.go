@@ -191,15 +191,25 @@ func startEmbedded(ctx context.Context, cfg *config.Config, log *slog.Logger) (*
 }
 
 // useEmbedded points cfg's main database at the embedded cluster; a config
-// without routes and accounts gets the demo ones.
+// without routes and accounts gets the demo ones. The demo account logs in
+// as embedpg.DemoRole (SELECT on the demo table only), never as the
+// cluster's superuser: its token is published in the README.
 func useEmbedded(cfg *config.Config, cluster *embedpg.Cluster) error {
 	cfg.Databases[config.MainDatabase].URL = config.Secret(cluster.URL())
-	if len(cfg.Routes) == 0 && len(cfg.Accounts) == 0 {
-		demo, err := config.Parse(pgfast.DemoConfig, "yaml")
-		if err != nil {
-			return fmt.Errorf("BUG: demo config does not parse: %w", err)
-		}
-		cfg.Routes, cfg.Accounts = demo.Routes, demo.Accounts
+	if len(cfg.Routes) > 0 || len(cfg.Accounts) > 0 {
+		return nil
+	}
+	demo, err := config.Parse(pgfast.DemoConfig, "yaml")
+	if err != nil {
+		return fmt.Errorf("BUG: demo config does not parse: %w", err)
+	}
+	cfg.Routes, cfg.Accounts = demo.Routes, demo.Accounts
+	for i := range cfg.Accounts {
+		a := &cfg.Accounts[i]
+		db := *cfg.Databases[config.MainDatabase]
+		db.URL, db.MaxConns, db.MaxConcurrentQueries = config.Secret(cluster.URLAs(embedpg.DemoRole)), a.MaxConnections, a.MaxConnections
+		a.Database, a.DatabaseURL = config.AccountDatabasePrefix+a.ID, db.URL
+		cfg.Databases[a.Database] = &db
 	}
 	return nil
 }
