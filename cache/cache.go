@@ -22,11 +22,13 @@ type Cache struct {
 	// among fields that are never written after New, away from mu.
 	closed atomic.Bool
 
-	// seq is the purge counter; allPurge and routePurge hold the value taken by the
-	// latest PurgeAll and by the latest PurgeRoute of each route slot.
+	// seq is the purge counter; allPurge and allStale hold the value taken by the
+	// latest PurgeAll and MarkAllStale, routeMarks those taken by the latest
+	// PurgeRoute and MarkStale of each route slot.
 	seq        atomic.Uint64
 	allPurge   atomic.Uint64
-	routePurge [purgeSlots]atomic.Uint64
+	allStale   atomic.Uint64
+	routeMarks [purgeSlots]routeMarks
 
 	flight flight
 	st     counters
@@ -82,13 +84,14 @@ func (c *Cache) Get(key uint64) (*Entry, bool) {
 
 // GetAt is Get with freshness judged at now, for callers that already read the clock
 // for the request (fasthttp's RequestCtx.Time, say): a clock read is a large share of a
-// lookup's cost, and ristretto already makes one.
+// lookup's cost, and ristretto already makes one. An entry marked stale (MarkStale,
+// MarkAllStale) is not fresh, whatever its ExpiresAt.
 func (c *Cache) GetAt(key uint64, now time.Time) (*Entry, bool) {
 	e, ok := c.lookup(key)
 	if !ok {
 		return nil, false
 	}
-	if !c.valid(e) || !e.Fresh(now) {
+	if !c.valid(e) || !c.fresh(e, now) {
 		c.st.unusable.Add(1)
 		return nil, false
 	}
@@ -98,7 +101,8 @@ func (c *Cache) GetAt(key uint64, now time.Time) (*Entry, bool) {
 // GetStale returns the entry stored under key if it is fresh or still within its
 // stale grace (before StaleUntil): the body to serve when the database fails
 // (stale_if_error) or while a Refresh runs (stale_while_revalidate). Purged entries
-// are never returned. An expired entry it returns counts as stale served in Stats.
+// are never returned; entries marked stale are, until their StaleUntil. An entry it
+// returns that is not fresh (expired or marked stale) counts as stale served in Stats.
 // GetStale does not count as a hit or a miss: it follows a Get that already did.
 func (c *Cache) GetStale(key uint64) (*Entry, bool) {
 	if c.closed.Load() {
@@ -114,7 +118,7 @@ func (c *Cache) GetStale(key uint64) (*Entry, bool) {
 	if !c.valid(e) || !now.Before(e.StaleUntil) {
 		return nil, false
 	}
-	if !e.Fresh(now) {
+	if !c.fresh(e, now) {
 		c.st.staleServed.Add(1)
 	}
 	return e, true
@@ -200,7 +204,7 @@ func (c *Cache) peek(key uint64) (*Entry, bool) {
 		return nil, false
 	}
 	c.st.auxFound.Add(1)
-	if !c.valid(e) || !e.Fresh(time.Now()) {
+	if !c.valid(e) || !c.fresh(e, time.Now()) {
 		return nil, false
 	}
 	return e, true

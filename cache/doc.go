@@ -31,6 +31,13 @@
 // used: it stops the policy goroutine, resets the metrics behind Stats, and is not
 // safe alongside concurrent Get and Set calls.
 //
+// MarkStale and MarkAllStale work the same way with a second mark per route (and a
+// global one): an entry below it is treated as expired instead of absent. Get and Do
+// miss it, so the next request refills it, but GetStale still returns it within its
+// stale grace. That is for data that may be out of date without being known to be:
+// when the invalidation listener was deaf for a while, the database may be down too,
+// and the last good body is then worth more than an error.
+//
 // # Coalescing
 //
 // Do runs at most one fill per key at a time; callers that miss while a fill is in

@@ -75,7 +75,7 @@ func (f *flight) finish(key uint64, cl *call) {
 // A caller that joins a fill which started before a purge of the route, and whose
 // result that purge made invalid, does not take the result: it misses again and joins
 // or runs a newer fill, so that no caller that started after a purge gets data read
-// before it.
+// before it. The same holds for a MarkStale or MarkAllStale.
 //
 // Cancellation: fill runs on the first caller's goroutine with a context that keeps
 // ctx's values but not its cancellation or deadline (context.WithoutCancel), so the
@@ -99,8 +99,9 @@ func (c *Cache) Do(ctx context.Context, key uint64, fill FillFunc) (e *Entry, sh
 			sh.mu.Unlock()
 			c.st.coalesced.Add(1)
 			e, shared, err := c.await(ctx, cl)
-			if err == nil && e != nil && joined != cl.seq && !c.valid(e) {
-				// Purged, perhaps before this call joined: try a newer fill.
+			if err == nil && e != nil && joined != cl.seq && (!c.valid(e) || c.markedStale(e)) {
+				// Purged or marked stale, perhaps before this call joined: try a
+				// newer fill.
 				continue
 			}
 			return e, shared, err

@@ -16,6 +16,7 @@ type counters struct {
 	fills       atomic.Uint64
 	fillErrors  atomic.Uint64
 	purges      atomic.Uint64
+	staleMarks  atomic.Uint64
 }
 
 // Stats is a snapshot of a Cache's counters since New; the engine renders it as
@@ -43,6 +44,8 @@ type Stats struct {
 	FillErrors uint64
 	// Purges counts PurgeRoute and PurgeAll calls.
 	Purges uint64
+	// StaleMarks counts MarkStale and MarkAllStale calls.
+	StaleMarks uint64
 	// CostUsed is the bytes currently charged against MaxCost (MaxBytes).
 	CostUsed int64
 	MaxCost  int64
@@ -77,6 +80,7 @@ func (c *Cache) Stats() Stats {
 		Fills:       c.st.fills.Load(),
 		FillErrors:  c.st.fillErrors.Load(),
 		Purges:      c.st.purges.Load(),
+		StaleMarks:  c.st.staleMarks.Load(),
 		MaxCost:     c.rc.MaxCost(),
 	}
 	s.CostUsed = s.MaxCost - c.rc.RemainingCost()

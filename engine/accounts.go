@@ -33,6 +33,9 @@ type account struct {
 	idBytes   []byte
 	// poolCfg is what pool was built from, to keep the pool on reload.
 	poolCfg pool.Options
+	// warnings name what the account's database role could do beyond
+	// allowed_operations (checkAccountRole), refreshed on each reload.
+	warnings []string
 }
 
 // accountPoolOptions derives an account's pool from its database: same URL

@@ -68,26 +68,27 @@ func reusable(prev *state, name string, dc *config.Database) *database {
 }
 
 // Check compiles cfg against its databases without serving: every pool
-// connects and every route's SQL is prepared. It is `pgfast check`.
-func Check(ctx context.Context, cfg *config.Config) error {
+// connects and every route's SQL is prepared. It is `pgfast check`; it
+// returns the accounts' weak-role warnings (which do not fail it).
+func Check(ctx context.Context, cfg *config.Config) (warnings []string, err error) {
 	e := &Engine{log: discardLogger()}
 	e.metrics = newMetrics(e)
 	c, err := cache.New(cache.Options{MaxBytes: 1 << 20})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	e.cache = c
 	defer c.Close()
 	defer e.limits.close()
 	st, err := buildState(ctx, e, cfg, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer st.close()
 	for name, db := range st.dbs {
 		if err := db.pool.Ping(ctx); err != nil {
-			return fmt.Errorf("databases.%s: cannot connect: %w", name, err)
+			return nil, fmt.Errorf("databases.%s: cannot connect: %w", name, err)
 		}
 	}
-	return nil
+	return st.warnings, nil
 }

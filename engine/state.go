@@ -29,6 +29,8 @@ type state struct {
 	accessLog    bool           // log.access
 	compress     *compressor    // server.compression, for dynamic bodies
 	jwt          *jwtauth.Verifier
+	// warnings are the accounts' weak-role warnings, for pgfast check.
+	warnings []string
 }
 
 // database is one entry of the config's databases: its pool.
@@ -95,6 +97,7 @@ func buildState(ctx context.Context, e *Engine, cfg *config.Config, prev *state)
 		}
 		st.accounts[acc.tokenHash] = acc
 	}
+	st.warnings = e.checkAccounts(ctx, st)
 	if err := st.addBuiltins(e); err != nil {
 		st.closeExcept(prev)
 		return nil, err

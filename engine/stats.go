@@ -15,6 +15,15 @@ type Stats struct {
 	// Limits are the rate limiters' counters by scope ("default",
 	// "route:NAME", "account:ID").
 	Limits map[string]limiter.Stats `json:"limits"`
+	// Accounts are the raw-query accounts by id: their own pools and the
+	// weak-role warnings found at start or on the last reload.
+	Accounts map[string]AccountStats `json:"accounts"`
+}
+
+// AccountStats is one account's entry in Stats.
+type AccountStats struct {
+	Pool     pool.Stats `json:"pool"`
+	Warnings []string   `json:"warnings"`
 }
 
 // Stats takes a snapshot of every package's counters.
@@ -26,6 +35,10 @@ func (e *Engine) Stats() Stats {
 	}
 	for name, db := range st.dbs {
 		s.Pools[name] = db.pool.Stats()
+	}
+	s.Accounts = make(map[string]AccountStats, len(st.accounts))
+	for _, acc := range st.accounts {
+		s.Accounts[acc.cfg.ID] = AccountStats{Pool: acc.pool.Stats(), Warnings: append([]string{}, acc.warnings...)}
 	}
 	return s
 }
@@ -60,6 +73,8 @@ var (
 	descRLFallbacks = prometheus.NewDesc("pgfast_ratelimit_fallback_decisions_total", "Decisions made locally because Redis was unavailable.", []string{"scope"}, nil)
 	descRLRedisErr  = prometheus.NewDesc("pgfast_ratelimit_redis_errors_total", "Redis calls that failed or timed out.", []string{"scope"}, nil)
 	descRLKeys      = prometheus.NewDesc("pgfast_ratelimit_keys", "Client keys held in memory.", []string{"scope"}, nil)
+
+	descAccountWarnings = prometheus.NewDesc("pgfast_account_warnings", "Weak-role warnings of a read-only account (superuser, owner or writer role).", []string{"account"}, nil)
 )
 
 // statsCollector renders Stats() snapshots at scrape time.
@@ -70,7 +85,7 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 		descPoolWait, descPoolGateWaits, descPoolRejected, descPoolSlow, descPoolQueries, descPoolQueryEMA, descPoolGateWaitng,
 		descCacheHits, descCacheMisses, descCacheEvictions, descCacheSets, descCacheDropped, descCacheCoalesced,
 		descCacheStale, descCachePurges, descCacheBytes,
-		descRLRejected, descRLAllowed, descRLFallback, descRLFallbacks, descRLRedisErr, descRLKeys} {
+		descRLRejected, descRLAllowed, descRLFallback, descRLFallbacks, descRLRedisErr, descRLKeys, descAccountWarnings} {
 		ch <- d
 	}
 }
@@ -101,6 +116,9 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descRLFallbacks, prometheus.CounterValue, float64(ls.Fallbacks), l.scope)
 		ch <- prometheus.MustNewConstMetric(descRLRedisErr, prometheus.CounterValue, float64(ls.RedisErrors), l.scope)
 		ch <- prometheus.MustNewConstMetric(descRLKeys, prometheus.GaugeValue, float64(ls.Keys), l.scope)
+	}
+	for _, acc := range st.accounts {
+		ch <- prometheus.MustNewConstMetric(descAccountWarnings, prometheus.GaugeValue, float64(len(acc.warnings)), acc.cfg.ID)
 	}
 	for name, db := range st.dbs {
 		s := db.pool.Stats()

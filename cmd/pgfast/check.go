@@ -35,9 +35,13 @@ func check(ctx context.Context, cfg *config.Config, offline bool, out io.Writer)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := engine.Check(ctx, cfg); err != nil {
+	warnings, err := engine.Check(ctx, cfg)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "routes: every statement prepared on its database")
+	for _, w := range warnings {
+		fmt.Fprintln(out, "warning: "+w)
+	}
 	return nil
 }
