@@ -44,6 +44,14 @@ type Engine struct {
 	srv   *fasthttp.Server
 	admin *fasthttp.Server
 
+	// inflight is the budget of response bytes held in memory across
+	// requests (server.max_inflight_response_bytes).
+	inflight inflight
+	// streamCounters count slow clients cut, spills and refusals.
+	streamCounters streamCounters
+	// conns counts open public connections against server.max_conns.
+	conns atomic.Int64
+
 	closeOnce sync.Once
 }
 

@@ -119,7 +119,16 @@ func fromPgError(pe *pgconn.PgError) *Error {
 		e.Status, e.Code = 422, codeInvalidInput
 	case code == "57014":
 		e.Status, e.Code = 504, codeQueryTimeout
-	case code == "53300", code == "57P01", code == "57P02", code == "57P03", strings.HasPrefix(code, "08"),
+	case strings.HasPrefix(code, "54"):
+		// Program limit exceeded (too many columns, arguments, a statement
+		// too complex): the statement's fault, not the server's.
+		e.Status, e.Code = 400, codeBadRequest
+	case strings.HasPrefix(code, "53"):
+		// Insufficient resources (out of memory, disk full, too many
+		// connections, lock table full): the server may recover, so the
+		// client may retry; the details stay in the log.
+		return &Error{Status: 503, Code: codeUnavailable, Message: "database out of resources; retry later", SQLState: code, RetryAfter: time.Second}
+	case code == "57P01", code == "57P02", code == "57P03", strings.HasPrefix(code, "08"),
 		strings.HasPrefix(code, "28"), strings.HasPrefix(code, "3D"):
 		// The server is going away, full, or refuses our login/database:
 		// an operator's problem, not the client's; its text stays in the log.

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -20,6 +22,11 @@ func encodeParams(dst [][]byte, params []any, oids []uint32) ([][]byte, error) {
 	}
 	for i, v := range params {
 		b, err := encodeParam(v, oids[i])
+		if err == nil && bytes.IndexByte(b, 0) >= 0 {
+			// Text-format input never holds a raw NUL (JSON values arrive
+			// escaped); PostgreSQL's text types cannot store one.
+			err = errors.New("contains a NUL byte, which PostgreSQL text cannot hold")
+		}
 		if err != nil {
 			return nil, errBadRequest(fmt.Sprintf("params[%d] ($%d, %s): %v", i, i+1, typeName(oids[i]), err))
 		}

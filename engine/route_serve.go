@@ -86,6 +86,9 @@ func (rt *route) gather(r *request, out *routeValues) error {
 		if !p.valid(v) {
 			return errBadRequest(p.source + "." + p.name + ": " + strconv.Quote(string(v)) + " is not a valid " + typeName(p.oid))
 		}
+		if bytes.IndexByte(v, 0) >= 0 {
+			return errBadRequest(p.source + "." + p.name + ": contains a NUL byte, which PostgreSQL text cannot hold")
+		}
 		if p.hasMax {
 			if n, _ := parseInt(v); n > p.max {
 				v = strconv.AppendInt(out.vbuf[i][:0], p.max, 10)
