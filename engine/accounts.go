@@ -188,19 +188,6 @@ func (a *account) answersTo(name string) bool {
 	return a.cfg.DatabaseURL != "" && (name == config.MainDatabase || name == a.cfg.ID)
 }
 
-// allows reports whether the account may run a statement performing ops.
-func (a *account) allows(ops []sqlclass.Op) (sqlclass.Op, bool) {
-	if a.allowAll {
-		return 0, true
-	}
-	for _, op := range ops {
-		if !a.allowed[op] {
-			return op, false
-		}
-	}
-	return 0, true
-}
-
 // limitAccount applies the account's rate_limit to a raw API request.
 func limitAccount(r *request, acc *account) error {
 	if acc.limit == nil {

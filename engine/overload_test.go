@@ -132,7 +132,7 @@ func TestAuditLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, want := range map[string]any{"account": "ro", "outcome": "ok", "rows": float64(0), "params_redacted": float64(1),
-		"statement": "SELECT NAME FROM ITEMS WHERE NAME = $1"} {
+		"statement": "SELECT name FROM items WHERE name = $1"} {
 		if ok[k] != want {
 			t.Fatalf("audit %s: got %v; want %v (line %s)", k, ok[k], want, lines[0])
 		}

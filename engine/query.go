@@ -3,9 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -14,7 +12,6 @@ import (
 	"github.com/pgfast/pgfast/config"
 	"github.com/pgfast/pgfast/pool"
 	"github.com/pgfast/pgfast/rowcodec"
-	"github.com/pgfast/pgfast/sqlclass"
 )
 
 // queryRequest is the body of POST /v1/query (pg-api's shape).
@@ -58,8 +55,7 @@ func (e *Engine) serveQuery(r *request) error {
 	if err := checkRequestShape(acc, q.Database, q.Format); err != nil {
 		return err
 	}
-	class, err := checkStatement(acc, q.Query)
-	if err != nil {
+	if _, err := checkStatement(acc, q.Query); err != nil {
 		e.auditQuery(acc, q.Query, q.Params, 0, 0, err)
 		return err
 	}
@@ -72,7 +68,7 @@ func (e *Engine) serveQuery(r *request) error {
 		return err
 	}
 	stopWatch := watchDisconnect(r.ctx, cancel)
-	run := &queryRun{e: e, acc: acc, conn: conn, cancel: cancel, stopWatch: stopWatch, q: q, start: start, ctx: qctx, class: class.Op}
+	run := &queryRun{e: e, acc: acc, conn: conn, cancel: cancel, stopWatch: stopWatch, q: q, start: start, ctx: qctx}
 	// Encode into fasthttp's pooled body buffer (STYLE §9): taken here,
 	// handed back with SwapBody, reused by the next response.
 	body, done, err := run.begin(r.ctx.Response.SwapBody(nil)[:0])
@@ -93,12 +89,10 @@ func (e *Engine) serveQuery(r *request) error {
 		r.dynamic = true
 		return nil
 	}
-	// The result is larger than the stream threshold: send what is encoded
-	// so far and keep reading rows while the body streams (chunked), so
-	// memory stays bounded whatever the result size.
-	run.buf, run.spare = body, body
-	r.ctx.Response.SetBodyStream(run, -1)
-	return nil
+	// The result is larger than streamChunk: the rest is read into a spool
+	// at the database's pace while the body streams (chunked), so the
+	// connection goes back as soon as the result is read.
+	return e.startStream(r, body, run, cancel, "account", acc.cfg.ID)
 }
 
 // checkRequestShape validates the optional database and format fields.
@@ -137,14 +131,10 @@ type queryRun struct {
 	cancel    context.CancelFunc
 	stopWatch func()
 	q         queryRequest
-	class     sqlclass.Op
 	start     time.Time
 	rs        resultSet
 	rr        *pgconn.ResultReader
-	buf       []byte // encoded, not yet sent
-	spare     []byte // buf's backing array, reused for the next chunk
 	done      bool
-	err       error
 }
 
 // begin prepares (or finds) the statement, binds the params, starts the
@@ -156,9 +146,6 @@ func (run *queryRun) begin(dst []byte) ([]byte, bool, error) {
 	sd, err := describe(run.ctx, pc, run.q.Query, describeOnly)
 	if err != nil {
 		return nil, false, err
-	}
-	if run.class == sqlclass.OpUnknown {
-		return nil, false, errForbidden("statement kind not recognised; it is not run")
 	}
 	params, err := encodeParams(make([][]byte, 0, len(sd.ParamOIDs)), run.q.Params, sd.ParamOIDs)
 	if err != nil {
@@ -211,48 +198,20 @@ func (run *queryRun) pump(dst []byte, limit int) ([]byte, bool, error) {
 	return append(dst, '}'), true, nil
 }
 
-// Read makes a large result the response's body stream: fasthttp pulls
-// chunks from it on the connection's goroutine after the handler returned,
-// and each call encodes the next rows. An error after the status went out
-// cannot change it; returning it makes fasthttp drop the connection before
-// the final chunk, so the client sees a truncated body, never a
-// complete-looking one.
-func (run *queryRun) Read(p []byte) (n int, err error) {
-	// This runs after the handler, outside its panic recovery.
-	defer func() {
-		if v := recover(); v != nil {
-			run.err = fmt.Errorf("BUG: panic while streaming a result: %v", v)
-			run.e.log.Error(run.err.Error())
-			n, err = 0, run.err
-		}
-	}()
-	for len(run.buf) == 0 {
-		if run.done {
-			return 0, io.EOF
-		}
-		var err error
-		run.buf, run.done, err = run.pump(run.spare[:0], streamChunk)
-		run.spare = run.buf
-		if err != nil {
-			run.err = err
-			run.e.log.Warn("query failed mid-stream; closing the connection", "account", run.acc.cfg.ID, "err", err)
-			return 0, err
-		}
-	}
-	n = copy(p, run.buf)
-	run.buf = run.buf[n:]
-	return n, nil
+// fill encodes the next rows of a streamed result (streamBody's
+// rowSource).
+func (run *queryRun) fill(dst []byte, limit int) ([]byte, bool, error) {
+	return run.pump(dst, limit)
 }
 
-// Close ends a streamed result: fasthttp calls it once the body is written
-// or the connection failed.
-func (run *queryRun) Close() error {
-	if !run.done && run.err == nil {
-		run.err = errors.New("client went away before the result was sent")
+// release ends a streamed result: a statement still running is cancelled
+// rather than read to its end, the connection released and the outcome
+// audited.
+func (run *queryRun) release(err error) {
+	if !run.done {
 		run.cancel()
 	}
-	run.finish(run.err)
-	return nil
+	run.finish(err)
 }
 
 // finish releases the connection and writes the audit line.
