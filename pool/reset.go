@@ -2,9 +2,11 @@ package pool
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // resetSQL returns a connection to the state it had right after connect,
@@ -22,17 +24,18 @@ import (
 //     advisory locks (transaction-level ones ended with the transaction).
 //   - DISCARD TEMP drops temporary tables; DISCARD SEQUENCES forgets
 //     currval/lastval.
-//   - The DO block deallocates statements prepared with SQL PREPARE only:
-//     statements prepared through the protocol are the engine's own cache,
-//     which is why this is not DISCARD ALL (that would empty the cache and
-//     cost a PREPARE round trip on the next request of every connection).
+//   - The last statement lists statements prepared with SQL PREPARE, which
+//     resetSession then deallocates (a second round trip, only when there
+//     are some). Statements prepared through the protocol are the engine's
+//     own cache, which is why this is not DISCARD ALL: that would empty the
+//     cache and cost a PREPARE round trip on the next request of every
+//     connection.
 //
 // A custom placeholder setting (my.x) keeps existing with an empty value
 // after RESET ALL: its value is gone, the name stays until the backend ends.
 const resetSQL = `CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; ` +
 	`SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES; ` +
-	`DO $pgfast$DECLARE s text; BEGIN FOR s IN SELECT name FROM pg_prepared_statements WHERE from_sql LOOP ` +
-	`EXECUTE 'DEALLOCATE ' || quote_ident(s); END LOOP; END$pgfast$`
+	`SELECT name FROM pg_prepared_statements WHERE from_sql`
 
 // resetTimeout bounds one reset; a connection that cannot be reset in time
 // is closed instead of reused.
@@ -46,7 +49,8 @@ func (p *Pool) resetSession(conn *pgx.Conn) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), resetTimeout)
 	defer cancel()
 	pc := conn.PgConn()
-	if _, err := pc.Exec(ctx, resetSQL).ReadAll(); err != nil {
+	err := p.resetQuery(ctx, pc)
+	if err != nil {
 		p.discarded.Add(1)
 		p.log.Warn("pool: cannot reset a connection's session; closing it", "pool", p.opts.Name, "err", err)
 		return false
@@ -61,4 +65,25 @@ func (p *Pool) resetSession(conn *pgx.Conn) bool {
 		return false
 	}
 	return true
+}
+
+// resetQuery runs resetSQL, then deallocates the SQL-prepared statements
+// it listed.
+func (p *Pool) resetQuery(ctx context.Context, pc *pgconn.PgConn) error {
+	results, err := pc.Exec(ctx, resetSQL).ReadAll()
+	if err != nil {
+		return err
+	}
+	listed := results[len(results)-1].Rows
+	if len(listed) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for _, row := range listed {
+		b.WriteString("DEALLOCATE ")
+		b.WriteString(pgx.Identifier{string(row[0])}.Sanitize())
+		b.WriteString(";")
+	}
+	_, err = pc.Exec(ctx, b.String()).ReadAll()
+	return err
 }
