@@ -48,7 +48,7 @@ func (e *Engine) startListener(db *database) *listener {
 			}
 			e.log.Warn("invalidation listener lost its connection; reconnecting", "database", db.name, "err", err, "in", backoff)
 			// Entries cached while deaf may have missed a NOTIFY.
-			e.purgeDatabase(db.name)
+			e.markDatabaseStale(db.name)
 			select {
 			case <-ctx.Done():
 				return
@@ -87,8 +87,8 @@ func (e *Engine) listen(ctx context.Context, db *database, reconnected *bool, li
 	}
 	if *reconnected {
 		// Bodies cached while no LISTEN was active may have missed a
-		// NOTIFY: purge once more now that we hear them again.
-		e.purgeDatabase(db.name)
+		// NOTIFY: mark them stale once more now that we hear them again.
+		e.markDatabaseStale(db.name)
 	} else {
 		close(listening)
 	}
@@ -101,11 +101,33 @@ func (e *Engine) listen(ctx context.Context, db *database, reconnected *bool, li
 }
 
 // invalidate purges the cached routes of database dbName that declare
-// table in invalidate_on.
+// table in invalidate_on ('*': every such route). A NOTIFY says the data
+// changed, so nothing cached before it may be served again, not even as
+// stale: fresh data wins.
 func (e *Engine) invalidate(dbName, table string) {
+	n := e.eachInvalidatedRoute(dbName, table, e.cache.PurgeRoute)
+	e.log.Debug("cache invalidated", "database", dbName, "table", table, "routes", n)
+}
+
+// markDatabaseStale expires, without purging, the cached routes of database
+// dbName that declare invalidate_on, when its listener was deaf for a while:
+// a NOTIFY may have been missed, or not. Their next request queries again,
+// but stale_if_error and stale_while_revalidate may still serve the old body
+// within their grace; purging it would turn every outage of the database,
+// which also breaks the LISTEN connection, into errors on exactly the routes
+// stale_if_error was configured for.
+func (e *Engine) markDatabaseStale(dbName string) {
+	n := e.eachInvalidatedRoute(dbName, "*", e.cache.MarkStale)
+	e.log.Debug("cache marked stale after a LISTEN gap", "database", dbName, "routes", n)
+}
+
+// eachInvalidatedRoute calls fn with the id of every cached route of
+// database dbName that declares table in invalidate_on ('*': any table),
+// and returns how many it called it for.
+func (e *Engine) eachInvalidatedRoute(dbName, table string, fn func(route uint32)) int {
 	st := e.state.Load()
 	if st == nil {
-		return
+		return 0
 	}
 	n := 0
 	for _, rt := range st.routes {
@@ -114,13 +136,11 @@ func (e *Engine) invalidate(dbName, table string) {
 		}
 		for _, t := range rt.invalidateOn {
 			if t == table || table == "*" {
-				e.cache.PurgeRoute(rt.id)
+				fn(rt.id)
 				n++
 				break
 			}
 		}
 	}
-	e.log.Debug("cache invalidated", "database", dbName, "table", table, "routes", n)
+	return n
 }
-
-func (e *Engine) purgeDatabase(dbName string) { e.invalidate(dbName, "*") }

@@ -19,6 +19,7 @@ func jwtOptions(e *Engine, j config.JWT) (jwtauth.Options, error) {
 		Issuer:      j.Issuer,
 		Audience:    j.Audience,
 		Leeway:      j.Leeway.Std(),
+		Require:     j.Require, // config's default is [exp]; [] requires nothing
 		JWKSURL:     j.JWKSURL,
 		JWKSRefresh: j.JWKSRefresh.Std(),
 		Logger:      e.log.With("component", "jwt"),

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
@@ -35,11 +34,22 @@ type rateLimit struct {
 type limiters struct {
 	mu    sync.Mutex
 	byKey map[string]*rateLimit
-	redis map[string]redis.UniversalClient // by URL: a reload may change limits.redis_url
+	// redis holds one client per limits.redis_url and redis_timeout, shared
+	// by every limiter using them; a reload may change either.
+	redis map[string]redis.UniversalClient
 }
 
 func limiterKey(scope string, rl config.RateLimit, lc *config.Limits) string {
-	return fmt.Sprintf("%s|%s|%d|%s|%s", scope, rl.Rate, rl.EffectiveBurst(), lc.Algorithm, lc.RedisURL.Value())
+	return fmt.Sprintf("%s|%s|%d|%s|%s", scope, rl.Rate, rl.EffectiveBurst(), lc.Algorithm, redisClientKey(lc))
+}
+
+// redisClientKey names the Redis client lc asks for: its URL and timeout,
+// since the client's own timeouts are redis_timeout (limiter.NewRedisClient).
+func redisClientKey(lc *config.Limits) string {
+	if lc.RedisURL.Value() == "" {
+		return ""
+	}
+	return lc.RedisTimeout.Std().String() + "|" + lc.RedisURL.Value()
 }
 
 // get returns the limiter of scope for rule, creating it on first use.
@@ -60,19 +70,18 @@ func (ls *limiters) get(e *Engine, scope string, rl config.RateLimit, lc *config
 	if lc.Algorithm == config.AlgoSlidingWin {
 		opts.Algorithm = limiter.AlgorithmSlidingWindow
 	}
-	if url := lc.RedisURL.Value(); url != "" {
-		client := ls.redis[url]
+	if ck := redisClientKey(lc); ck != "" {
+		client := ls.redis[ck]
 		if client == nil {
-			ro, err := redis.ParseURL(url)
+			c, err := limiter.NewRedisClient(lc.RedisURL.Value(), lc.RedisTimeout.Std())
 			if err != nil {
 				return nil, fmt.Errorf("limits.redis_url: %w", err)
 			}
-			ro.DialTimeout = time.Second
-			client = redis.NewClient(ro)
+			client = c
 			if ls.redis == nil {
 				ls.redis = map[string]redis.UniversalClient{}
 			}
-			ls.redis[url] = client
+			ls.redis[ck] = client
 		}
 		opts.Redis = limiter.RedisOptions{
 			Client:  client,
@@ -111,16 +120,16 @@ func (ls *limiters) retain(states ...*state) {
 			delete(ls.byKey, k)
 		}
 	}
-	urls := map[string]bool{}
+	clients := map[string]bool{}
 	for _, st := range states {
 		if st != nil {
-			urls[st.cfg.Limits.RedisURL.Value()] = true
+			clients[redisClientKey(&st.cfg.Limits)] = true
 		}
 	}
-	for url, c := range ls.redis {
-		if !urls[url] {
+	for ck, c := range ls.redis {
+		if !clients[ck] {
 			c.Close()
-			delete(ls.redis, url)
+			delete(ls.redis, ck)
 		}
 	}
 }
@@ -132,9 +141,9 @@ func (ls *limiters) close() {
 		l.lim.Close()
 		delete(ls.byKey, k)
 	}
-	for url, c := range ls.redis {
+	for ck, c := range ls.redis {
 		c.Close()
-		delete(ls.redis, url)
+		delete(ls.redis, ck)
 	}
 }
 

@@ -60,14 +60,18 @@ func (c *Claims) checkTime(now time.Time) error {
 }
 
 // parseClaims decodes a verified payload into Claims and checks the claims
-// that do not depend on time: iss and aud. leeway fixes expLimit/nbfLimit.
-func parseClaims(payload []byte, issuer, audience string, leeway time.Duration) (*Claims, error) {
+// that do not depend on time: no name twice, every required claim present,
+// iss and aud. leeway fixes expLimit/nbfLimit.
+func parseClaims(payload []byte, issuer, audience string, leeway time.Duration, require []requirement) (*Claims, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &raw); err != nil {
 		return nil, errMalformed("claims are not a JSON object", err)
 	}
 	if raw == nil {
 		return nil, errMalformed("claims are not a JSON object", nil)
+	}
+	if countMembers(payload) != len(raw) {
+		return nil, errDuplicate("claim", payload)
 	}
 	c := &Claims{json: payload, values: make(map[string][]byte, len(raw))}
 	for name, v := range raw {
@@ -97,6 +101,11 @@ func parseClaims(payload []byte, issuer, audience string, leeway time.Duration) 
 			return nil, errMalformed("sub is not a string", nil)
 		}
 		c.sub = c.values["sub"]
+	}
+	for _, r := range require {
+		if isNull(raw[r.name]) {
+			return nil, r.err
+		}
 	}
 	if err := checkIssuer(raw["iss"], c.values["iss"], issuer); err != nil {
 		return nil, err

@@ -15,7 +15,8 @@
 // key's kid its own); a token without kid is tried against every key of
 // its algorithm. Keys named by the token itself (jwk, jku, x5u headers) are
 // ignored. exp and nbf are checked with a leeway, iss and aud when
-// configured.
+// configured; Options.Require names registered claims a token must carry
+// (pgfast's config requires exp by default).
 //
 // # Why crypto/* and not a JWT library
 //
@@ -31,7 +32,9 @@
 // interoperability is checked against an independent implementation.
 //
 // JSON is parsed by encoding/json, into maps so that member names match
-// exactly (struct decoding would read "ALG" as "alg"). A faster parser
+// exactly (struct decoding would read "ALG" as "alg"); a header or claims
+// set naming a member twice, which encoding/json would resolve silently to
+// the last, is refused as malformed (members.go). A faster parser
 // would only speed up the first sight of a token; the cache makes every
 // later one skip parsing altogether, so the robust, well-fuzzed decoder
 // wins.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 )
 
@@ -66,6 +67,14 @@ type Options struct {
 	// Leeway is added to exp and subtracted from nbf before comparing them
 	// with now. Default: DefaultLeeway (30s). Negative means no leeway.
 	Leeway time.Duration
+	// Require lists registered claims (RFC 7519 §4.1) every token must
+	// carry with a non-null value, among exp, nbf, iat, iss, aud and sub; a
+	// token lacking one is refused with a reason naming it. RFC 7519 makes
+	// them all optional, so the default (empty) requires none, but a token
+	// without exp is valid forever: pgfast's auth.jwt.require defaults to
+	// [exp]. Requiring iss or aud only asks for presence; Issuer and
+	// Audience check their values.
+	Require []string
 	// PublicKeys are PEM blocks holding public keys: "PUBLIC KEY" (PKIX:
 	// RSA of at least 2048 bits, ECDSA P-256 or Ed25519), "RSA PUBLIC KEY"
 	// (PKCS #1) or "CERTIFICATE" (its key is used; the certificate itself
@@ -149,6 +158,7 @@ type compiled struct {
 	static  []*key
 	have    [numAlgs]bool // a key source exists for the algorithm
 	allowed [numAlgs]bool
+	require []requirement // Options.Require, without repeats
 }
 
 // compile applies the defaults and checks o; New builds the Verifier from
@@ -198,6 +208,15 @@ func (o Options) compile() (*compiled, error) {
 			return nil, fmt.Errorf("%w: Algorithms: %s has no key; %s", ErrInvalidOptions, name, a.keyHint())
 		}
 		c.allowed[a] = true
+	}
+	for _, name := range o.Require {
+		r, ok := requirementOf(name)
+		if !ok {
+			return nil, fmt.Errorf("%w: Require: %q is not one of exp, nbf, iat, iss, aud, sub", ErrInvalidOptions, name)
+		}
+		if !slices.Contains(c.require, r) {
+			c.require = append(c.require, r)
+		}
 	}
 	switch {
 	case o.JWKSRefresh < 0:

@@ -67,8 +67,9 @@ type header struct {
 
 // parseHeader decodes a JOSE header. Member names are matched exactly (a
 // map, not a struct, whose matching would be case-insensitive and could
-// read "ALG" as "alg"). Keys offered by the token itself (jwk, jku, x5u,
-// x5c) are ignored: keys come from the configuration only. A crit member is
+// read "ALG" as "alg"), and a name given twice is refused (see
+// countMembers). Keys offered by the token itself (jwk, jku, x5u, x5c) are
+// ignored: keys come from the configuration only. A crit member is
 // refused, as RFC 7515 §4.1.11 requires for extensions not understood.
 func parseHeader(enc []byte) (header, error) {
 	var h header
@@ -79,6 +80,9 @@ func parseHeader(enc []byte) (header, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(dec, &raw); err != nil || raw == nil {
 		return h, errMalformed("header is not a JSON object", err)
+	}
+	if countMembers(dec) != len(raw) {
+		return h, errDuplicate("header member", dec)
 	}
 	if _, ok := raw["crit"]; ok {
 		return h, errMalformed("critical header extensions are not supported", nil)

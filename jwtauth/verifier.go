@@ -17,6 +17,7 @@ type Verifier struct {
 	allowed [numAlgs]bool
 	have    [numAlgs]bool // a key source exists for the algorithm
 	static  []*key
+	require []requirement
 	keys    atomic.Pointer[keySet]
 	cache   *tokenCache  // nil when disabled
 	jwks    *jwksFetcher // nil without JWKSURL
@@ -37,7 +38,7 @@ func New(ctx context.Context, opts Options) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Verifier{opts: c.opts, allowed: c.allowed, have: c.have, static: c.static}
+	v := &Verifier{opts: c.opts, allowed: c.allowed, have: c.have, static: c.static, require: c.require}
 	if c.opts.CacheSize > 0 {
 		v.cache = newTokenCache(c.opts.CacheSize)
 	}
@@ -76,8 +77,9 @@ func (v *Verifier) installKeys(fetched []*key) {
 // the exp/nbf check against the current time: no signature check and no
 // allocation. Otherwise: the header's alg must be allowed and match the
 // key (selected by kid, or every key of that algorithm when there is no
-// kid), the signature must verify, and then exp, nbf, iss and aud are
-// checked. Verify does not keep token; it may be reused on return.
+// kid), the signature must verify, and then the claims: no name twice,
+// those of Options.Require present, exp, nbf, iss and aud. Verify does not
+// keep token; it may be reused on return.
 func (v *Verifier) Verify(token []byte) (*Claims, error) {
 	now := v.opts.Now()
 	if v.cache != nil {
@@ -135,7 +137,7 @@ func (v *Verifier) verify(token []byte, now time.Time) (*Claims, error) {
 	if err != nil {
 		return nil, errMalformed("payload is not base64url", err)
 	}
-	c, err := parseClaims(payload, v.opts.Issuer, v.opts.Audience, v.opts.Leeway)
+	c, err := parseClaims(payload, v.opts.Issuer, v.opts.Audience, v.opts.Leeway, v.require)
 	if err != nil {
 		return nil, err
 	}

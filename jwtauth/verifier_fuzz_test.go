@@ -1,6 +1,7 @@
 package jwtauth
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -52,8 +53,44 @@ func FuzzVerifySigned(f *testing.F) {
 	f.Add([]byte(`{"alg":"hs256"}`), []byte(`{}`))
 	v := newVerifier(f, Options{Secret: secret, Issuer: "idp", Audience: "pgfast", CacheSize: 64, Now: func() time.Time { return t0 }})
 	f.Fuzz(func(t *testing.T, header, payload []byte) {
-		checkVerify(t, v, handMade(string(header), string(payload), secret))
+		tok := handMade(string(header), string(payload), secret)
+		if repeatsName(header) {
+			if _, err := v.Verify(tok); err == nil {
+				t.Fatalf("Verify: header %q names a member twice; want it refused", header)
+			}
+		}
+		checkVerify(t, v, tok)
 	})
+}
+
+// repeatsName reports whether obj is a JSON object naming a member twice
+// (after decoding the names' escapes). It walks the tokens with
+// encoding/json's Decoder, apart from the verifier's own count.
+func repeatsName(obj []byte) bool {
+	if !json.Valid(obj) {
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		name := t.(string)
+		if seen[name] {
+			return true
+		}
+		seen[name] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return false
+		}
+	}
+	return false
 }
 
 // checkVerify verifies tok and checks the invariants every answer obeys.
@@ -69,6 +106,9 @@ func checkVerify(t *testing.T, v *Verifier, tok []byte) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(claims.JSON(), &m); err != nil || m == nil {
 		t.Fatalf("Verify(%q): accepted claims %q are not a JSON object: %v", tok, claims.JSON(), err)
+	}
+	if repeatsName(claims.JSON()) {
+		t.Fatalf("Verify(%q): accepted claims %q that name a claim twice", tok, claims.JSON())
 	}
 	for name, raw := range m {
 		text, ok := claims.Claim(name)

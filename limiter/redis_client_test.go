@@ -1,0 +1,228 @@
+package limiter
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pgfast/pgfast/internal/testredis"
+)
+
+func TestNewRedisClientTimeouts(t *testing.T) {
+	f := func(timeout, want time.Duration) {
+		t.Helper()
+		c, err := NewRedisClient("redis://127.0.0.1:1/0", timeout)
+		if err != nil {
+			t.Fatalf("NewRedisClient(%s): %v", timeout, err)
+		}
+		defer c.Close()
+		o := c.Options()
+		for name, got := range map[string]time.Duration{"DialTimeout": o.DialTimeout, "ReadTimeout": o.ReadTimeout,
+			"WriteTimeout": o.WriteTimeout, "PoolTimeout": o.PoolTimeout} {
+			if got != want {
+				t.Fatalf("NewRedisClient(%s): %s = %s; want %s", timeout, name, got, want)
+			}
+		}
+		// go-redis stores MaxRetries -1 (no retry) as 0.
+		if !o.ContextTimeoutEnabled || o.MaxRetries > 0 {
+			t.Fatalf("NewRedisClient(%s): ContextTimeoutEnabled %v, MaxRetries %d; want true, no retry", timeout, o.ContextTimeoutEnabled, o.MaxRetries)
+		}
+	}
+	f(50*time.Millisecond, 50*time.Millisecond)
+	f(2*time.Second, 2*time.Second)
+	f(0, DefaultRedisTimeout)
+	f(-time.Second, DefaultRedisTimeout)
+	if _, err := NewRedisClient("http://127.0.0.1/", time.Second); !errors.Is(err, ErrInvalidOptions) {
+		t.Fatalf("NewRedisClient(http URL): got %v; want ErrInvalidOptions", err)
+	}
+}
+
+// frozenRedis forwards TCP to a real Redis until freeze; then it behaves
+// like a Redis stopped with SIGSTOP: connections are accepted and requests
+// read, but nothing is ever answered. It closes when the test ends.
+type frozenRedis struct {
+	ln     net.Listener
+	target string
+	frozen atomic.Bool
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	conns  []net.Conn
+}
+
+func startFrozenRedis(t testing.TB, target string) *frozenRedis {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &frozenRedis{ln: ln, target: target, stop: make(chan struct{})}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *frozenRedis) URL() string { return "redis://" + p.ln.Addr().String() + "/0" }
+
+func (p *frozenRedis) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.stop:
+		c.Close()
+		return false
+	default:
+		p.conns = append(p.conns, c)
+		return true
+	}
+}
+
+func (p *frozenRedis) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil || !p.track(c) {
+			return
+		}
+		if p.frozen.Load() {
+			p.wg.Add(1)
+			go p.pipe(io.Discard, c)
+			continue
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		if !p.track(up) {
+			return
+		}
+		p.wg.Add(2)
+		go p.pipe(up, c)
+		go p.pipe(c, up)
+	}
+}
+
+// pipe copies src to dst; once frozen it forwards nothing and holds the
+// connection open until the proxy closes.
+func (p *frozenRedis) pipe(dst io.Writer, src net.Conn) {
+	defer p.wg.Done()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if p.frozen.Load() {
+				<-p.stop
+				return
+			}
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *frozenRedis) close() {
+	p.mu.Lock()
+	select {
+	case <-p.stop:
+		p.mu.Unlock()
+		return
+	default:
+	}
+	close(p.stop)
+	p.ln.Close()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// TestRedisFrozenCostsAboutTimeout freezes Redis under limiters sharing a
+// client from NewRedisClient, as the engine does: decisions in flight and
+// after all fall back within a small multiple of Timeout, and so does a
+// limiter created while Redis is frozen.
+func TestRedisFrozenCostsAboutTimeout(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	srv := testredis.Start(t)
+	px := startFrozenRedis(t, srv.Addr())
+	client, err := NewRedisClient(px.URL(), timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	opts := func(prefix string) Options {
+		return Options{
+			Logger: slog.New(slog.NewTextHandler(&logBuffer{}, nil)),
+			Redis:  RedisOptions{Client: client, Prefix: prefix, Timeout: timeout, ProbeInterval: 50 * time.Millisecond},
+		}
+	}
+	a, b := newRedisLimiter(t, opts("a:")), newRedisLimiter(t, opts("b:"))
+	// Redis up: decisions are made there (on a loaded host one may take
+	// longer than Timeout and fall back until the next probe).
+	for _, l := range []*Redis{a, b} {
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			if d := l.Allow([]byte("k"), time.Now()); d.Allowed && !l.Stats().FallbackActive {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no decision made in redis within 10s: %+v", l.Stats())
+			}
+		}
+	}
+
+	px.frozen.Store(true)
+	var mu sync.Mutex
+	var took []time.Duration
+	allow := func(l *Redis) {
+		began := time.Now()
+		d := l.Allow([]byte("k"), time.Now())
+		el := time.Since(began)
+		if !d.Allowed {
+			t.Errorf("Allow with redis frozen: got %+v; want allowed by the fallback", d)
+		}
+		mu.Lock()
+		took = append(took, el)
+		mu.Unlock()
+	}
+	var wg sync.WaitGroup
+	for i := range 32 {
+		wg.Go(func() { allow([]*Redis{a, b}[i%2]) })
+	}
+	wg.Wait()
+	for i := range 8 {
+		allow([]*Redis{a, b}[i%2])
+	}
+	began := time.Now()
+	c := newRedisLimiter(t, opts("c:"))
+	started := time.Since(began)
+	allow(c)
+
+	slices.Sort(took)
+	median, worst := took[len(took)/2], took[len(took)-1]
+	t.Logf("timeout %s, redis frozen: %d decisions, median %s (%.1f×), max %s (%.1f×); NewRedis took %s (%.1f×)",
+		timeout, len(took), median, float64(median)/float64(timeout), worst, float64(worst)/float64(timeout),
+		started, float64(started)/float64(timeout))
+	if r := float64(worst) / float64(timeout); r >= 20 {
+		t.Fatalf("slowest decision with redis frozen: got %s, %.1f× Timeout; want < 20×", worst, r)
+	}
+	if r := float64(started) / float64(timeout); r >= 20 {
+		t.Fatalf("NewRedis with redis frozen: took %s, %.1f× Timeout; want < 20×", started, r)
+	}
+	for _, l := range []*Redis{a, b, c} {
+		if st := l.Stats(); !st.FallbackActive || st.Outages < 1 || st.RedisErrors < 1 {
+			t.Fatalf("stats with redis frozen: got %+v; want fallback active after an outage", st)
+		}
+	}
+}
