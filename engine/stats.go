@@ -66,6 +66,7 @@ var (
 	descCacheStale     = prometheus.NewDesc("pgfast_cache_stale_served_total", "Stale bodies served (stale_if_error, stale_while_revalidate).", nil, nil)
 	descCachePurges    = prometheus.NewDesc("pgfast_cache_purges_total", "Route or full purges (NOTIFY, admin).", nil, nil)
 	descCacheBytes     = prometheus.NewDesc("pgfast_cache_bytes", "Bytes held by the cache.", nil, nil)
+	descCacheMarks     = prometheus.NewDesc("pgfast_cache_stale_marks_total", "Routes marked stale because the NOTIFY listener missed a stretch of time.", nil, nil)
 
 	descRLRejected  = prometheus.NewDesc("pgfast_ratelimit_rejected_total", "Requests refused with 429, by limiter scope.", []string{"scope"}, nil)
 	descRLAllowed   = prometheus.NewDesc("pgfast_ratelimit_allowed_total", "Requests a limiter let through, by scope.", []string{"scope"}, nil)
@@ -84,7 +85,7 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPoolMax, descPoolInUse, descPoolIdle, descPoolAcquire, descPoolEmpty,
 		descPoolWait, descPoolGateWaits, descPoolRejected, descPoolSlow, descPoolQueries, descPoolQueryEMA, descPoolGateWaitng,
 		descCacheHits, descCacheMisses, descCacheEvictions, descCacheSets, descCacheDropped, descCacheCoalesced,
-		descCacheStale, descCachePurges, descCacheBytes,
+		descCacheStale, descCachePurges, descCacheBytes, descCacheMarks,
 		descRLRejected, descRLAllowed, descRLFallback, descRLFallbacks, descRLRedisErr, descRLKeys, descAccountWarnings} {
 		ch <- d
 	}
@@ -100,7 +101,8 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 		d *prometheus.Desc
 		v uint64
 	}{{descCacheHits, cs.Hits}, {descCacheMisses, cs.Misses}, {descCacheEvictions, cs.Evictions}, {descCacheSets, cs.Sets},
-		{descCacheDropped, cs.DroppedSets}, {descCacheCoalesced, cs.Coalesced}, {descCacheStale, cs.StaleServed}, {descCachePurges, cs.Purges}} {
+		{descCacheDropped, cs.DroppedSets}, {descCacheCoalesced, cs.Coalesced}, {descCacheStale, cs.StaleServed}, {descCachePurges, cs.Purges},
+		{descCacheMarks, cs.StaleMarks}} {
 		ch <- prometheus.MustNewConstMetric(m.d, prometheus.CounterValue, float64(m.v))
 	}
 	ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(cs.CostUsed))
@@ -140,5 +142,41 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 		cnt(descPoolQueries, float64(s.Queries))
 		g(descPoolQueryEMA, s.QueryEMA.Seconds())
 		g(descPoolGateWaitng, float64(s.GateWaiting))
+	}
+}
+
+var (
+	descStreamCut      = prometheus.NewDesc("pgfast_stream_slow_clients_cut_total", "Streamed responses cut because the client read slower than server.stream_min_rate.", nil, nil)
+	descStreamSpills   = prometheus.NewDesc("pgfast_stream_spills_total", "Streamed responses whose read-ahead spilled to a temporary file.", nil, nil)
+	descInflightBytes  = prometheus.NewDesc("pgfast_inflight_response_bytes", "Response bytes held in memory for clients now (server.max_inflight_response_bytes bounds it).", nil, nil)
+	descInflightPeak   = prometheus.NewDesc("pgfast_inflight_response_bytes_peak", "The most response bytes held in memory at once since start.", nil, nil)
+	descInflightRefuse = prometheus.NewDesc("pgfast_inflight_rejected_total", "Requests refused with 503 because server.max_inflight_response_bytes was taken.", nil, nil)
+	descConnsOpen      = prometheus.NewDesc("pgfast_conns_open", "Open public connections (server.max_conns bounds it).", nil, nil)
+	descConnsRejected  = prometheus.NewDesc("pgfast_conns_rejected_total", "Connections refused with 503 past server.max_conns.", nil, nil)
+)
+
+// streamCollector renders the streamed-response and connection-limit
+// counters (inflight.go, connlimit.go).
+type streamCollector struct{ e *Engine }
+
+func (c *streamCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descStreamCut, descStreamSpills, descInflightBytes, descInflightPeak,
+		descInflightRefuse, descConnsOpen, descConnsRejected} {
+		ch <- d
+	}
+}
+
+func (c *streamCollector) Collect(ch chan<- prometheus.Metric) {
+	sc := &c.e.streamCounters
+	used, peak := c.e.InflightBytes()
+	for _, m := range []struct {
+		d *prometheus.Desc
+		t prometheus.ValueType
+		v float64
+	}{{descStreamCut, prometheus.CounterValue, float64(sc.cut.Load())}, {descStreamSpills, prometheus.CounterValue, float64(sc.spilled.Load())},
+		{descInflightBytes, prometheus.GaugeValue, float64(used)}, {descInflightPeak, prometheus.GaugeValue, float64(peak)},
+		{descInflightRefuse, prometheus.CounterValue, float64(sc.rejected.Load())}, {descConnsOpen, prometheus.GaugeValue, float64(c.e.conns.Load())},
+		{descConnsRejected, prometheus.CounterValue, float64(sc.connsOver.Load())}} {
+		ch <- prometheus.MustNewConstMetric(m.d, m.t, m.v)
 	}
 }
