@@ -237,7 +237,7 @@ func (e *Engine) serveBatch(r *request) error {
 			var encErr error
 			for res.NextRow() && encErr == nil {
 				buf, _, encErr = rs.appendRow(buf, res.Values())
-				if err := e.reserveBatch(held, total+len(buf)); err != nil {
+				if err := e.reserveBatch(held, total+len(buf), total+len(buf)); err != nil {
 					res.Close()
 					p.Close()
 					return err
@@ -311,7 +311,7 @@ func (e *Engine) serveBatch(r *request) error {
 	}
 	// The results are copied once into the body: both exist until the
 	// copy is done.
-	if err := e.reserveBatch(held, 2*total); err != nil {
+	if err := e.reserveBatch(held, total, 2*total); err != nil {
 		return err
 	}
 	for i := range b.Queries {
@@ -368,14 +368,15 @@ func (e *Engine) holdBudget(r *request) *heldBudget {
 
 const heldBudgetKey = "pgfast.heldBudget"
 
-// reserveBatch makes held cover size bytes of batch results: past
-// maxBatchBytes the batch is too large (413), past the process-wide budget
-// the server is busy with other responses (503, retry shortly).
-func (e *Engine) reserveBatch(held *heldBudget, size int) error {
-	if size > maxBatchBytes {
+// reserveBatch checks a batch's results bytes so far and makes held cover
+// hold bytes: results past maxBatchBytes make the batch too large (413),
+// hold past the process-wide budget means the server is busy with other
+// responses (503, retry shortly).
+func (e *Engine) reserveBatch(held *heldBudget, results, hold int) error {
+	if results > maxBatchBytes {
 		return &Error{Status: 413, Code: codeTooLarge, Message: fmt.Sprintf("batch results exceed %d MiB; split the batch or lower the account's max_rows", maxBatchBytes>>20)}
 	}
-	if !held.grow(int64(size), batchBudgetStep, e.inflightMax()) {
+	if !held.grow(int64(hold), batchBudgetStep, e.inflightMax()) {
 		e.streamCounters.rejected.Add(1)
 		return &Error{Status: 503, Code: codeUnavailable, RetryAfter: batchBudgetRetry,
 			Message: "responses in flight hold server.max_inflight_response_bytes; retry the batch shortly or split it"}

@@ -6,6 +6,7 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -89,6 +90,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 	}
 	e.audit = slog.New(slog.NewJSONHandler(aw, nil))
 	e.metrics = newMetrics(e)
+	e.metrics.reg.MustRegister(&streamCollector{e: e})
 	c, err := cache.New(cacheOptions(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
@@ -108,6 +110,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 
 func (e *Engine) newServer(cfg *config.Config) *fasthttp.Server {
 	s := cfg.Server
+	// Concurrency: server.max_conns is enforced by connLimiter (Serve),
+	// which answers the JSON 503; fasthttp's own limit sits well above it
+	// because a worker finishes a moment after its connection is counted
+	// out, and fasthttp's refusal would be text/plain.
 	return &fasthttp.Server{
 		Handler:                       e.handle,
 		ErrorHandler:                  e.transportError,
@@ -117,7 +123,7 @@ func (e *Engine) newServer(cfg *config.Config) *fasthttp.Server {
 		IdleTimeout:                   s.IdleTimeout.Std(),
 		MaxRequestBodySize:            int(s.MaxBodyBytes),
 		ReadBufferSize:                int(s.MaxHeaderBytes),
-		Concurrency:                   s.MaxConns,
+		Concurrency:                   2*s.MaxConns + 16,
 		DisableHeaderNamesNormalizing: false,
 		NoDefaultContentType:          true,
 		NoDefaultDate:                 false,
@@ -127,13 +133,20 @@ func (e *Engine) newServer(cfg *config.Config) *fasthttp.Server {
 	}
 }
 
-// Serve answers the public API on ln until Shutdown.
+// Serve answers the public API on ln until Shutdown. At most
+// server.max_conns connections are served at once; one more gets a JSON
+// 503 with Retry-After and is closed.
 func (e *Engine) Serve(ln net.Listener) error {
 	cfg := e.cfg.Load()
-	if cfg.Server.TLS.CertFile != "" {
-		return e.srv.ServeTLS(ln, cfg.Server.TLS.CertFile, cfg.Server.TLS.KeyFile)
+	if t := cfg.Server.TLS; t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return fmt.Errorf("server.tls: %w", err)
+		}
+		tc := &tls.Config{Certificates: []tls.Certificate{cert}}
+		return e.srv.ServeTLS(newConnLimiter(e, ln, cfg.Server.MaxConns, tc), t.CertFile, t.KeyFile)
 	}
-	return e.srv.Serve(ln)
+	return e.srv.Serve(newConnLimiter(e, ln, cfg.Server.MaxConns, nil))
 }
 
 // ServeAdmin answers the admin API (metrics, pprof, stats, reload, purge)

@@ -98,6 +98,14 @@ func (h *heldBudget) grow(size, step, limit int64) bool {
 	return true
 }
 
+// shrink gives back what is held beyond size bytes.
+func (h *heldBudget) shrink(size int64) {
+	if size < h.n {
+		h.b.release(h.n - size)
+		h.n = size
+	}
+}
+
 // Close releases what is held; fasthttp calls it when it resets the
 // request's user values. Idempotent.
 func (h *heldBudget) Close() error {

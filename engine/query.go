@@ -117,8 +117,9 @@ func queryContext(acc *account) (context.Context, context.CancelFunc) {
 	return context.WithCancel(context.Background())
 }
 
-// streamChunk is how much encoded JSON the handler buffers before it
-// switches to a streamed body, and the size of each streamed write.
+// streamChunk is how much encoded JSON a /v1/query handler buffers before
+// it switches to a streamed body (streambody.go): results up to this size
+// are answered whole, as cheaply as any small body.
 const streamChunk = 256 << 10
 
 // queryRun is one /v1/query execution, which may outlive the handler when
@@ -171,14 +172,15 @@ func (run *queryRun) begin(dst []byte) ([]byte, bool, error) {
 	}
 	run.rs = resultSet{plan: plan, asArray: run.q.Format == "array", maxRows: run.acc.cfg.MaxRows}
 	dst = run.rs.appendHead(dst)
-	return run.pump(dst, streamChunk)
+	return run.fill(dst, streamChunk)
 }
 
-// pump encodes rows into dst until the result ends (done) or dst holds
-// limit bytes. Past max_rows the remaining rows are read and dropped: the
+// fill encodes rows into dst until the result ends (done) or dst holds
+// limit bytes: the handler's first buffer, then each chunk of a streamed
+// result (streamBody's rowSource). Past max_rows the remaining rows are read and dropped: the
 // statement must complete for the connection to be reusable, and its
 // statement_timeout bounds the cost.
-func (run *queryRun) pump(dst []byte, limit int) ([]byte, bool, error) {
+func (run *queryRun) fill(dst []byte, limit int) ([]byte, bool, error) {
 	for run.rr.NextRow() {
 		var err error
 		if dst, _, err = run.rs.appendRow(dst, run.rr.Values()); err != nil {
@@ -196,12 +198,6 @@ func (run *queryRun) pump(dst []byte, limit int) ([]byte, bool, error) {
 	dst = run.rs.appendTail(dst)
 	dst = appendDurationMS(dst, time.Since(run.start))
 	return append(dst, '}'), true, nil
-}
-
-// fill encodes the next rows of a streamed result (streamBody's
-// rowSource).
-func (run *queryRun) fill(dst []byte, limit int) ([]byte, bool, error) {
-	return run.pump(dst, limit)
 }
 
 // release ends a streamed result: a statement still running is cancelled

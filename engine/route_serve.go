@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"strconv"
 	"time"
 
@@ -16,7 +14,6 @@ import (
 
 	"github.com/pgfast/pgfast/cache"
 	"github.com/pgfast/pgfast/config"
-	"github.com/pgfast/pgfast/pool"
 )
 
 var (
@@ -267,7 +264,9 @@ func (e *Engine) writeEntry(r *request, rt *route, ent *cache.Entry, stale bool)
 
 // runUncached executes the route for this request alone. A `many` result
 // larger than cache.stream_threshold_bytes streams (chunked) instead of
-// being buffered whole.
+// being buffered whole: its rows are read into a spool at the database's
+// pace, so the connection goes back as soon as the result is read however
+// slowly the client takes it.
 func (e *Engine) runUncached(r *request, rt *route, vals *routeValues) error {
 	h := &r.ctx.Response.Header
 	h.SetContentTypeBytes(contentTypeJSON)
@@ -289,262 +288,20 @@ func (e *Engine) runUncached(r *request, rt *route, vals *routeValues) error {
 		cancel()
 		return err
 	}
-	s := &rowsStream{x: x, cancel: cancel, log: e.log}
-	s.buf = append(r.ctx.Response.SwapBody(nil)[:0], '[')
-	if err := s.pump(e.streamThreshold()); err != nil {
-		s.Close()
+	s := &rowsStream{x: x, cancel: cancel}
+	body, done, err := s.fill(append(r.ctx.Response.SwapBody(nil)[:0], '['), e.streamThreshold())
+	if err != nil || done {
+		s.release(err)
+	}
+	if err != nil {
 		return err
 	}
-	if s.done {
-		body := s.buf
-		s.buf = nil
-		s.Close()
+	if done {
 		r.ctx.Response.SwapBody(body)
 		r.dynamic = true
 		return nil
 	}
-	r.ctx.Response.SetBodyStream(s, -1)
-	return nil
-}
-
-// rowsStream is the body stream of a large `many` result: fasthttp pulls
-// chunks from it on the connection's goroutine after the handler returned.
-// An error mid-stream is returned from Read, which makes fasthttp drop the
-// connection before the final chunk: the client sees a truncated body,
-// never a complete-looking array.
-type rowsStream struct {
-	x      *routeExec
-	cancel context.CancelFunc
-	log    *slog.Logger
-	buf    []byte
-	off    int
-	n      int
-	done   bool
-	closed bool
-}
-
-// pump encodes rows into buf until it holds limit bytes or the result ends.
-func (s *rowsStream) pump(limit int) error {
-	for s.x.rr.NextRow() {
-		if s.n > 0 {
-			s.buf = append(s.buf, ',')
-		}
-		var err error
-		if s.buf, err = s.x.rt.plan.AppendObject(s.buf, s.x.rr.Values()); err != nil {
-			return err
-		}
-		s.n++
-		if len(s.buf) >= limit {
-			return nil
-		}
-	}
-	if err := s.x.finish(); err != nil {
-		return err
-	}
-	s.buf = append(s.buf, ']')
-	s.done = true
-	return nil
-}
-
-func (s *rowsStream) Read(p []byte) (n int, err error) {
-	// This runs after the handler, outside its panic recovery.
-	defer func() {
-		if v := recover(); v != nil {
-			s.log.Error("BUG: panic while streaming a route", "route", s.x.rt.cfg.Name, "panic", v)
-			n, err = 0, fmt.Errorf("BUG: panic while streaming: %v", v)
-		}
-	}()
-	for s.off == len(s.buf) {
-		if s.done {
-			return 0, io.EOF
-		}
-		s.buf, s.off = s.buf[:0], 0
-		if err := s.pump(streamChunk); err != nil {
-			s.log.Warn("route failed mid-stream; closing the connection", "route", s.x.rt.cfg.Name, "err", err)
-			return 0, err
-		}
-	}
-	n = copy(p, s.buf[s.off:])
-	s.off += n
-	return n, nil
-}
-
-// Close releases the connection if the stream ended early.
-func (s *rowsStream) Close() error {
-	if s.closed {
-		return nil
-	}
-	s.closed = true
-	if !s.done {
-		s.cancel()
-	}
-	s.x.finish()
-	s.cancel()
-	return nil
-}
-
-// routeExec is one execution of a route's statement: the connection it
-// holds and the result being read.
-type routeExec struct {
-	rt    *route
-	conn  *pool.Conn
-	rr    *pgconn.ResultReader
-	p     *pgconn.Pipeline
-	start time.Time
-}
-
-// startRoute runs the route's prepared statement on a pooled connection.
-// The route's settings and timeout travel in the same pipeline as the
-// query, inside the same implicit transaction: one round trip either way.
-func startRoute(ctx context.Context, rt *route, args [][]byte) (*routeExec, error) {
-	x := &routeExec{rt: rt, start: time.Now()}
-	conn, err := rt.db.pool.Acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	x.conn = conn
-	pc := conn.PgConn()
-	if rt.describeOnly {
-		// statement_cache: describe (PgBouncer in transaction mode): no
-		// named statement may outlive the transaction, so the statement is
-		// parsed unnamed in the same message train, with the parameter
-		// types and result formats known since compilation. Still one round trip.
-		if rt.settings == "" {
-			x.rr = pc.ExecParams(ctx, rt.cfg.SQL, args, rt.paramOIDs, nil, rt.formats)
-			return x, nil
-		}
-	} else if err := ensureRoutePrepared(ctx, pc, rt); err != nil {
-		x.finish()
-		return nil, err
-	} else if rt.settings == "" {
-		x.rr = pc.ExecPrepared(ctx, rt.stmt, args, nil, rt.formats)
-		return x, nil
-	}
-	x.p = pc.StartPipeline(ctx)
-	x.p.SendQueryParams(rt.settings, nil, nil, nil, nil)
-	if rt.describeOnly {
-		x.p.SendQueryParams(rt.cfg.SQL, args, rt.paramOIDs, nil, rt.formats)
-	} else {
-		x.p.SendQueryPrepared(rt.stmt, args, nil, rt.formats)
-	}
-	x.p.SendPipelineSync()
-	if err := x.p.Flush(); err != nil {
-		x.finish()
-		return nil, err
-	}
-	res, err := x.p.GetResults()
-	if err == nil {
-		if set, ok := res.(*pgconn.ResultReader); ok {
-			_, err = set.Close()
-		}
-	}
-	if err == nil {
-		res, err = x.p.GetResults()
-	}
-	if err != nil {
-		x.finish()
-		return nil, err
-	}
-	if x.rr, _ = res.(*pgconn.ResultReader); x.rr == nil {
-		x.finish()
-		return nil, errors.New("BUG: route pipeline returned no result")
-	}
-	return x, nil
-}
-
-// cancelQuery asks the server to stop the running statement; finish then
-// reads the cancellation instead of the remaining rows.
-func (x *routeExec) cancelQuery() {
-	if x.conn == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_ = x.conn.PgConn().CancelRequest(ctx)
-}
-
-// finish completes the statement, releases the connection and records the
-// query's duration; it returns the first error the server reported.
-func (x *routeExec) finish() error {
-	var err error
-	if x.rr != nil {
-		_, err = x.rr.Close()
-		x.rr = nil
-	}
-	if x.p != nil {
-		if cerr := x.p.Close(); err == nil {
-			err = cerr
-		}
-		x.p = nil
-	}
-	if x.conn != nil {
-		x.rt.db.pool.Observe(time.Since(x.start))
-		x.conn.Release()
-		x.conn = nil
-	}
-	return err
-}
-
-// execRoute runs the route and encodes its whole result. limit > 0 makes a
-// result larger than limit bytes an errTooLargeToCache.
-func (e *Engine) execRoute(ctx context.Context, rt *route, args [][]byte, dst []byte, limit int) ([]byte, int, error) {
-	x, err := startRoute(ctx, rt, args)
-	if err != nil {
-		return nil, 0, err
-	}
-	body, status, err := rt.encode(x.rr, dst, limit)
-	if errors.Is(err, errTooLargeToCache) {
-		// Stop the statement rather than read the rest of a result we
-		// will not use.
-		x.cancelQuery()
-	}
-	if ferr := x.finish(); err == nil {
-		err = ferr
-	}
-	if err != nil {
-		return nil, 0, err
-	}
-	return body, status, nil
-}
-
-// encode writes the rows of rr as the route's result kind.
-func (rt *route) encode(rr *pgconn.ResultReader, dst []byte, limit int) ([]byte, int, error) {
-	var err error
-	switch rt.result {
-	case config.ResultMany:
-		dst = append(dst, '[')
-		n := 0
-		for rr.NextRow() {
-			if n > 0 {
-				dst = append(dst, ',')
-			}
-			if dst, err = rt.plan.AppendObject(dst, rr.Values()); err != nil {
-				return nil, 0, err
-			}
-			n++
-			if limit > 0 && len(dst) > limit {
-				return nil, 0, errTooLargeToCache
-			}
-		}
-		return append(dst, ']'), 200, nil
-	case config.ResultValue:
-		if !rr.NextRow() {
-			return append(dst, bodyNotFound...), 404, nil
-		}
-		dst, err = rt.plan.AppendValue(dst, 0, rr.Values()[0])
-	default: // one
-		if !rr.NextRow() {
-			return append(dst, bodyNotFound...), 404, nil
-		}
-		dst, err = rt.plan.AppendObject(dst, rr.Values())
-	}
-	if err != nil {
-		return nil, 0, err
-	}
-	for rr.NextRow() {
-		// Read past extra rows: the statement must complete.
-	}
-	return dst, 200, nil
+	return e.startStream(r, body, s, cancel, "route", rt.cfg.Name)
 }
 
 const routeStmtsKey = "pgfast.routes"

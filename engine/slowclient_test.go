@@ -41,12 +41,13 @@ routes:
 // one request and then reads a few bytes every 100 ms, the way a client on
 // a bad link (or a deliberately slow one) reads a large response.
 type slowReader struct {
-	conn net.Conn
-	mu   sync.Mutex
-	got  int
-	err  error // what ended the reading, if anything did
-	head chan struct{}
-	done chan struct{}
+	conn  net.Conn
+	mu    sync.Mutex
+	got   int
+	first []byte // the first bytes read: the status line
+	err   error  // what ended the reading, if anything did
+	head  chan struct{}
+	done  chan struct{}
 }
 
 // dialSmallBuffer connects with SO_RCVBUF set before connect, so the TCP
@@ -88,6 +89,9 @@ func startSlowReader(t *testing.T, addr, request string, perTick int) *slowReade
 			s.mu.Unlock()
 			if n > 0 && !headSeen {
 				headSeen = true
+				s.mu.Lock()
+				s.first = append([]byte(nil), buf[:n]...)
+				s.mu.Unlock()
 				close(s.head)
 			}
 			if err != nil {
@@ -116,14 +120,17 @@ func (s *slowReader) close() {
 // back as soon as the result is complete.
 func TestSlowReadersDoNotStarvePool(t *testing.T) {
 	dbURL := embedpg.NewDatabase(t, bigSchema)
-	ignore := goleak.IgnoreCurrent()
 	// stream_min_rate 0: the slow readers are never cut here, so only the
 	// spool can give the connections back; write_timeout outlasts the test.
 	ts := startServer(t, parseConfig(t, bigRoutes+`
 databases:
-  main: {max_conns: 4, acquire_timeout: 500ms}
+  main: {max_conns: 4, acquire_timeout: 10s}
 server: {stream_min_rate: 0, write_timeout: 120s}
 `), dbURL)
+	// Everything running now (cluster, server, pools) is expected; what
+	// the slow readers start (producers, spools) must be gone at the end.
+	get(t, ts.url+"/customers/1").expect(t, 200)
+	ignore := goleak.IgnoreCurrent()
 	addr := strings.TrimPrefix(ts.url, "http://")
 	readers := make([]*slowReader, 10)
 	for i := range readers {
@@ -158,33 +165,58 @@ server: {stream_min_rate: 0, write_timeout: 120s}
 		time.Sleep(50 * time.Millisecond)
 	}
 	for i, s := range readers {
+		s.mu.Lock()
+		first := string(s.first)
+		s.mu.Unlock()
+		if !strings.HasPrefix(first, "HTTP/1.1 200") {
+			t.Fatalf("slow reader %d: got %q; want a 200", i, first)
+		}
 		if got, err := s.state(); err != nil || got > 1<<20 {
 			t.Fatalf("slow reader %d: read %d bytes, err %v; want it still reading slowly", i, got, err)
 		}
 		s.close()
+	}
+	// Several MB each, read ahead of a client taking 160 bytes a second:
+	// past the per-response memory bound it went to temporary files.
+	if n := ts.e.streamCounters.spilled.Load(); n != 10 {
+		t.Fatalf("got %d responses spilled; want all 10", n)
+	}
+	// Their responses end with their connections: memory read ahead for
+	// them goes back to the budget.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if used, _ := ts.e.InflightBytes(); used == 0 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("got %d in-flight bytes after the slow readers left; want 0", used)
+		}
 	}
 	testClient.CloseIdleConnections()
 	goleak.VerifyNone(t, ignore, goleak.IgnoreTopFunction("github.com/valyala/fasthttp.(*workerPool).workerFunc"))
 }
 
 // TestSlowQueryReaderReleasesConnection: the same for /v1/query, on an
-// account whose pool has a single connection.
+// account whose pool has two connections and no max_rows.
 func TestSlowQueryReaderReleasesConnection(t *testing.T) {
-	f := newQueryFixture(t, "server: {stream_min_rate: 0, write_timeout: 120s}\n")
-	addr := strings.TrimPrefix(f.url, "http://")
+	ts := startServer(t, parseConfig(t, `
+accounts:
+  - {id: wide, api_token: sk_wide, allowed_operations: [SELECT], max_connections: 2, max_rows: 0}
+server: {stream_min_rate: 0, write_timeout: 120s}
+`), embedpg.NewDatabase(t, routeSchema))
+	addr := strings.TrimPrefix(ts.url, "http://")
 	body := `{"query":"SELECT g AS n, repeat('q', 40) AS pad FROM generate_series(1, 100000) g"}`
-	req := fmt.Sprintf("POST /v1/query HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n%s", tokRW, len(body), body)
+	req := fmt.Sprintf("POST /v1/query HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk_wide\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 	s1 := startSlowReader(t, addr, req, 16)
 	s2 := startSlowReader(t, addr, req, 16)
 	defer s1.close()
 	defer s2.close()
 	<-s1.head
 	<-s2.head
-	// The rw account has 2 connections; both slow readers used one.
+	// Both of the account's connections ran a slow reader's query; once
+	// the results are read, they are free again.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		start := time.Now()
-		r := f.query(t, tokRW, `{"query":"SELECT 1 AS ok"}`)
+		r := do(t, "POST", ts.url+"/v1/query", `{"query":"SELECT 1 AS ok"}`, "Authorization", "Bearer sk_wide")
 		if r.status == 200 && time.Since(start) < time.Second {
 			break
 		}
@@ -192,8 +224,10 @@ func TestSlowQueryReaderReleasesConnection(t *testing.T) {
 			t.Fatalf("with two slow readers: got %d (%s); want 200 within 1s", r.status, clip(r.body))
 		}
 	}
-	if got, err := s1.state(); err != nil || got > 1<<20 {
-		t.Fatalf("slow reader: read %d bytes, err %v; want it still reading slowly", got, err)
+	for _, s := range []*slowReader{s1, s2} {
+		if got, err := s.state(); err != nil || got > 1<<20 {
+			t.Fatalf("slow reader: read %d bytes, err %v; want it still reading slowly", got, err)
+		}
 	}
 }
 

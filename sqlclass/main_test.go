@@ -1,0 +1,11 @@
+package sqlclass
+
+import (
+	"testing"
+
+	"github.com/pgfast/pgfast/embedpg"
+)
+
+// The differential tests run statements in a throwaway PostgreSQL; the
+// cluster is started on first use and stopped here.
+func TestMain(m *testing.M) { embedpg.RunMain(m) }
