@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -48,6 +49,15 @@ func accountPoolOptions(e *Engine, a *config.Account, dc *config.Database, readO
 		o.MinConns = o.MaxConns
 	}
 	o.MaxConcurrentQueries = 0
+	// sqlclass parses with PostgreSQL's default string syntax; a server or
+	// role set to standard_conforming_strings=off would read backslashes
+	// in literals differently from the classifier, so account sessions
+	// always run with it on (RESET ALL returns to this startup value).
+	o.Settings = maps.Clone(o.Settings)
+	if o.Settings == nil {
+		o.Settings = map[string]string{}
+	}
+	o.Settings["standard_conforming_strings"] = "on"
 	o.ReadOnly = readOnly
 	o.Role = a.Role
 	// Accounts send their own SQL: nothing one request leaves on a

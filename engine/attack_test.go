@@ -214,3 +214,20 @@ func TestReadOnlyAccountAttacks(t *testing.T) {
 		t.Fatalf("cache after the attacks: %d hits (want %d), %d purges (want 0)", got.Hits, hits+1, got.Purges)
 	}
 }
+
+// TestAccountSessionsParseLikeTheClassifier: with a database whose default
+// is standard_conforming_strings=off, PostgreSQL would read backslashes in
+// literals differently from sqlclass (which parses with the default, on);
+// account sessions run with it on whatever the database says.
+func TestAccountSessionsParseLikeTheClassifier(t *testing.T) {
+	dbURL := embedpg.NewDatabase(t, "DO $$BEGIN EXECUTE format('ALTER DATABASE %I SET standard_conforming_strings = off', current_database()); END$$")
+	ts := startServer(t, parseConfig(t, `
+accounts:
+  - {id: ro, api_token: tok_ro, allowed_operations: [SELECT], max_connections: 1}
+`), dbURL)
+	// 'a\' ends the literal when standard_conforming_strings is on; off,
+	// the backslash escapes the quote and set_config would become code.
+	body, _ := json.Marshal(map[string]any{"query": `SELECT current_setting('standard_conforming_strings') AS scs, 'a\' AS lit`})
+	r := do(t, "POST", ts.url+"/v1/query", string(body), "Authorization", "Bearer tok_ro")
+	r.expect(t, 200, `"scs":"on"`, `"lit":"a\\"`)
+}
