@@ -89,7 +89,7 @@ routes:
 
 // serveProcess runs `pgfast serve` and returns its public and admin base
 // URLs once it logs that it is serving.
-func serveProcess(t *testing.T, args ...string) (cmd *exec.Cmd, url, admin string, stderr *strings.Builder) {
+func serveProcess(t *testing.T, args ...string) (cmd *exec.Cmd, url, admin string, stderr *lockedLog) {
 	t.Helper()
 	cmd = exec.Command(binary(t), append([]string{"serve", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, args...)...)
 	pr, pw := io.Pipe()
@@ -102,16 +102,13 @@ func serveProcess(t *testing.T, args ...string) (cmd *exec.Cmd, url, admin strin
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	stderr = &strings.Builder{}
-	var mu sync.Mutex
+	stderr = &lockedLog{}
 	ready := make(chan [2]string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			line := sc.Text()
-			mu.Lock()
-			stderr.WriteString(line + "\n")
-			mu.Unlock()
+			stderr.add(line)
 			var m map[string]any
 			if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "pgfast serving" {
 				ready <- [2]string{"http://" + m["addr"].(string), "http://" + m["admin_addr"].(string)}
@@ -122,8 +119,6 @@ func serveProcess(t *testing.T, args ...string) (cmd *exec.Cmd, url, admin strin
 	case a := <-ready:
 		return cmd, a[0], a[1], stderr
 	case <-time.After(60 * time.Second):
-		mu.Lock()
-		defer mu.Unlock()
 		t.Fatalf("pgfast did not start within 60s:\n%s", stderr.String())
 	}
 	return
@@ -171,7 +166,7 @@ routes:
 			}
 		}()
 	}
-	time.Sleep(time.Second) // every request sent and accepted; most wait for a connection
+	waitAllArrived(t, admin, n)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -261,4 +256,60 @@ func TestBenchCommandFlags(t *testing.T) {
 	if d := time.Since(start); d > 30*time.Second {
 		t.Fatalf("bench against a dead target took %s; want a quick failure", d)
 	}
+}
+
+// waitAllArrived waits (bounded) until the server has seen all n requests of
+// the slow route: finished ones (the route's histogram count) plus those
+// running or waiting at the gate. A SIGTERM before that could catch a
+// request whose bytes were not written yet, which the contract does not
+// cover.
+func waitAllArrived(t *testing.T, admin string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	last := 0.0
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(admin + "/metrics")
+		if err != nil {
+			t.Fatalf("admin /metrics: %v", err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		seen := 0.0
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) != 2 {
+				continue
+			}
+			if strings.HasPrefix(f[0], `pgfast_http_request_duration_seconds_count{route="slow"`) ||
+				f[0] == `pgfast_pool_in_use{pool="main"}` || f[0] == `pgfast_pool_gate_waiting{pool="main"}` {
+				var v float64
+				fmt.Sscan(f[1], &v)
+				seen += v
+			}
+		}
+		if seen >= float64(n) {
+			return
+		}
+		last = seen
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("only %.0f of %d requests reached the server within 30s", last, n)
+}
+
+// lockedLog collects a child process's log lines while tests read them.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) add(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(line + "\n")
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
