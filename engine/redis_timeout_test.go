@@ -2,132 +2,15 @@ package engine
 
 import (
 	"fmt"
-	"io"
-	"net"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pgfast/pgfast/embedpg"
 	"github.com/pgfast/pgfast/internal/testredis"
 )
-
-// freezingProxy forwards TCP to a real Redis until freeze; from then on it
-// behaves like a Redis stopped with SIGSTOP: connections are accepted (the
-// kernel still completes the handshake) and bytes go in, but nothing ever
-// comes back. Closed when the test ends.
-type freezingProxy struct {
-	ln     net.Listener
-	target string
-	frozen atomic.Bool
-	stop   chan struct{}
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	conns  []net.Conn
-}
-
-func startFreezingProxy(t testing.TB, target string) *freezingProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &freezingProxy{ln: ln, target: target, stop: make(chan struct{})}
-	p.wg.Add(1)
-	go p.accept()
-	t.Cleanup(p.close)
-	return p
-}
-
-// URL is the redis:// URL of the proxy.
-func (p *freezingProxy) URL() string { return "redis://" + p.ln.Addr().String() + "/0" }
-
-func (p *freezingProxy) freeze() { p.frozen.Store(true) }
-
-func (p *freezingProxy) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	select {
-	case <-p.stop:
-		c.Close()
-		return false
-	default:
-	}
-	p.conns = append(p.conns, c)
-	return true
-}
-
-func (p *freezingProxy) accept() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		if !p.track(c) {
-			return
-		}
-		if p.frozen.Load() {
-			// Accepted, never answered.
-			p.wg.Add(1)
-			go p.pipe(io.Discard, c)
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		if !p.track(up) {
-			return
-		}
-		p.wg.Add(2)
-		go p.pipe(up, c)
-		go p.pipe(c, up)
-	}
-}
-
-// pipe copies src to dst until either fails; once frozen it forwards
-// nothing more and holds the connection open until the proxy closes.
-func (p *freezingProxy) pipe(dst io.Writer, src net.Conn) {
-	defer p.wg.Done()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if p.frozen.Load() {
-				<-p.stop
-				return
-			}
-			if _, err := dst.Write(buf[:n]); err != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-func (p *freezingProxy) close() {
-	p.mu.Lock()
-	select {
-	case <-p.stop:
-		p.mu.Unlock()
-		return
-	default:
-	}
-	close(p.stop)
-	p.ln.Close()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
-}
 
 // TestFrozenRedisCostsAboutRedisTimeout freezes the Redis behind a rate
 // limited route: every request must still be answered, by the local
@@ -136,7 +19,7 @@ func (p *freezingProxy) close() {
 func TestFrozenRedisCostsAboutRedisTimeout(t *testing.T) {
 	const redisTimeout = 50 * time.Millisecond
 	rs := testredis.Start(t)
-	px := startFreezingProxy(t, rs.Addr())
+	px := testredis.StartFreezable(t, rs.Addr())
 	ts := startServer(t, parseConfig(t, fmt.Sprintf(`
 routes:
   - name: frozen
@@ -159,7 +42,7 @@ limits: {redis_url: %q, redis_timeout: %s}
 		}
 	}
 
-	px.freeze()
+	px.Freeze()
 	// Concurrent requests all reach the limiter before any of them has
 	// switched it to the fallback: each waits for Redis. Then a few more,
 	// one at a time, as traffic goes on.

@@ -2,12 +2,9 @@ package limiter
 
 import (
 	"errors"
-	"io"
 	"log/slog"
-	"net"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,112 +40,6 @@ func TestNewRedisClientTimeouts(t *testing.T) {
 	}
 }
 
-// frozenRedis forwards TCP to a real Redis until freeze; then it behaves
-// like a Redis stopped with SIGSTOP: connections are accepted and requests
-// read, but nothing is ever answered. It closes when the test ends.
-type frozenRedis struct {
-	ln     net.Listener
-	target string
-	frozen atomic.Bool
-	stop   chan struct{}
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	conns  []net.Conn
-}
-
-func startFrozenRedis(t testing.TB, target string) *frozenRedis {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &frozenRedis{ln: ln, target: target, stop: make(chan struct{})}
-	p.wg.Add(1)
-	go p.accept()
-	t.Cleanup(p.close)
-	return p
-}
-
-func (p *frozenRedis) URL() string { return "redis://" + p.ln.Addr().String() + "/0" }
-
-func (p *frozenRedis) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	select {
-	case <-p.stop:
-		c.Close()
-		return false
-	default:
-		p.conns = append(p.conns, c)
-		return true
-	}
-}
-
-func (p *frozenRedis) accept() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil || !p.track(c) {
-			return
-		}
-		if p.frozen.Load() {
-			p.wg.Add(1)
-			go p.pipe(io.Discard, c)
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		if !p.track(up) {
-			return
-		}
-		p.wg.Add(2)
-		go p.pipe(up, c)
-		go p.pipe(c, up)
-	}
-}
-
-// pipe copies src to dst; once frozen it forwards nothing and holds the
-// connection open until the proxy closes.
-func (p *frozenRedis) pipe(dst io.Writer, src net.Conn) {
-	defer p.wg.Done()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if p.frozen.Load() {
-				<-p.stop
-				return
-			}
-			if _, err := dst.Write(buf[:n]); err != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-func (p *frozenRedis) close() {
-	p.mu.Lock()
-	select {
-	case <-p.stop:
-		p.mu.Unlock()
-		return
-	default:
-	}
-	close(p.stop)
-	p.ln.Close()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
-}
-
 // TestRedisFrozenCostsAboutTimeout freezes Redis under limiters sharing a
 // client from NewRedisClient, as the engine does: decisions in flight and
 // after all fall back within a small multiple of Timeout, and so does a
@@ -156,7 +47,7 @@ func (p *frozenRedis) close() {
 func TestRedisFrozenCostsAboutTimeout(t *testing.T) {
 	const timeout = 50 * time.Millisecond
 	srv := testredis.Start(t)
-	px := startFrozenRedis(t, srv.Addr())
+	px := testredis.StartFreezable(t, srv.Addr())
 	client, err := NewRedisClient(px.URL(), timeout)
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +73,7 @@ func TestRedisFrozenCostsAboutTimeout(t *testing.T) {
 		}
 	}
 
-	px.frozen.Store(true)
+	px.Freeze()
 	var mu sync.Mutex
 	var took []time.Duration
 	allow := func(l *Redis) {
