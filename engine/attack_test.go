@@ -231,3 +231,16 @@ accounts:
 	r := do(t, "POST", ts.url+"/v1/query", string(body), "Authorization", "Bearer tok_ro")
 	r.expect(t, 200, `"scs":"on"`, `"lit":"a\\"`)
 }
+
+// TestRefusedBatchStatementsNeverReachPostgreSQL: a batch statement the
+// account may not run is not even prepared (parsing a DELETE takes its
+// table's lock), while its neighbours run.
+func TestRefusedBatchStatementsNeverReachPostgreSQL(t *testing.T) {
+	f := newAttackFixture(t)
+	r := do(t, "POST", f.url+"/v1/batch", `{"queries":[{"query":"DELETE FROM items"},{"query":"SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE 'DELETE%'"}]}`,
+		"Authorization", "Bearer tok_ro")
+	r.expect(t, 200, `"code":"forbidden"`, `"rows":[{"n":0}]`)
+	r = do(t, "POST", f.url+"/v1/query", `{"query":"SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE 'DELETE%'"}`,
+		"Authorization", "Bearer tok_ro")
+	r.expect(t, 200, `"rows":[{"n":0}]`)
+}

@@ -69,14 +69,17 @@ func (e *Engine) serveBatch(r *request) error {
 	errs := make([]error, n)
 	sqls := make([]string, n)
 	for i, q := range b.Queries {
-		sqls[i] = q.Query
 		if _, err := checkStatement(acc, q.Query); err != nil {
 			if b.Transaction {
 				e.auditQuery(acc, q.Query, q.Params, 0, 0, err)
 				return withIndex(err, i)
 			}
+			// A refused statement never reaches PostgreSQL, not even to
+			// be prepared: its sqls slot stays "" (describeAll skips it).
 			errs[i] = err
+			continue
 		}
+		sqls[i] = q.Query
 	}
 	// Every statement of a batch that fails as a whole is audited with
 	// the batch's error.

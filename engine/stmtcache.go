@@ -64,7 +64,8 @@ func describe(ctx context.Context, pc *pgconn.PgConn, sql string, unnamed bool) 
 // describeAll prepares every uncached statement of a batch in one pipelined
 // round trip; each statement has its own Sync, so one that fails to prepare
 // does not spoil the others. errs[i] is statement i's error; the returned
-// error means the connection itself failed.
+// error means the connection itself failed. An empty sqls[i] is a statement
+// the batch refused: it is neither sent nor described.
 func describeAll(ctx context.Context, pc *pgconn.PgConn, sqls []string, sds []*pgconn.StatementDescription, errs []error, unnamed bool) error {
 	if unnamed {
 		return describeUnnamed(ctx, pc, sqls, sds, errs)
@@ -74,7 +75,7 @@ func describeAll(ctx context.Context, pc *pgconn.PgConn, sqls []string, sds []*p
 		var todo []string
 		seen := map[string]bool{}
 		for _, sql := range sqls {
-			if c.byKey[sql] == nil && !seen[sql] {
+			if sql != "" && c.byKey[sql] == nil && !seen[sql] {
 				seen[sql] = true
 				todo = append(todo, sql)
 			}
@@ -132,7 +133,9 @@ func describeAll(ctx context.Context, pc *pgconn.PgConn, sqls []string, sds []*p
 		}
 	}
 	for i, sql := range sqls {
-		sds[i], errs[i] = c.byKey[sql], failed[sql]
+		if sql != "" {
+			sds[i], errs[i] = c.byKey[sql], failed[sql]
+		}
 	}
 	return nil
 }
@@ -164,14 +167,19 @@ func (c *stmtCache) makeRoom(ctx context.Context, pc *pgconn.PgConn, n int) erro
 func describeUnnamed(ctx context.Context, pc *pgconn.PgConn, sqls []string, sds []*pgconn.StatementDescription, errs []error) error {
 	p := pc.StartPipeline(ctx)
 	for _, sql := range sqls {
-		p.SendPrepare("", sql, nil)
-		p.SendPipelineSync()
+		if sql != "" {
+			p.SendPrepare("", sql, nil)
+			p.SendPipelineSync()
+		}
 	}
 	if err := p.Flush(); err != nil {
 		p.Close()
 		return err
 	}
 	for i := range sqls {
+		if sqls[i] == "" {
+			continue
+		}
 		res, err := p.GetResults()
 		if err != nil {
 			var pgErr *pgconn.PgError

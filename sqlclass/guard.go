@@ -119,12 +119,13 @@ func maxTokens(sql string) int {
 // keyword token may start a level of a left-deep chain (1+1+1, x::int::int,
 // a JOIN b JOIN c), so it counts, except where a chain provably restarts: a
 // comma separates siblings (list items, arguments), and AND and OR are
-// flattened into one node by the grammar (makeAndExpr). UNION, INTERSECT,
+// flattened into one node by the grammar (makeAndExpr) — except the AND
+// that closes a BETWEEN, which belongs to the BETWEEN's node and counts. UNION, INTERSECT,
 // EXCEPT and JOIN chains cross commas (SELECT 1, 2 UNION SELECT 1, 2), so
 // they are counted apart and only a closing parenthesis drops them.
 // Identifiers, constants, parameters and comments count nothing.
 func nestingEstimate(scan []byte) (depth, at int, err error) {
-	type level struct{ expr, chain int }
+	type level struct{ expr, chain, between int }
 	stack := []level{{}}
 	cur := 0 // sum of the stack's counts plus its height
 	err = forEachToken(scan, func(t scanTok) {
@@ -138,9 +139,25 @@ func nestingEstimate(scan []byte) (depth, at int, err error) {
 				cur -= top.expr + top.chain + 1
 				stack = stack[:len(stack)-1]
 			}
-		case pg_query.Token_ASCII_44, pg_query.Token_AND, pg_query.Token_OR: // , AND OR
+		case pg_query.Token_BETWEEN:
+			// Its AND is part of the same node, not a boolean AND:
+			// x BETWEEN a AND b BETWEEN c AND d … is a left-deep chain.
+			top.between++
+			top.expr++
+			cur++
+		case pg_query.Token_AND:
+			if top.between > 0 {
+				top.between--
+				top.expr++
+				cur++
+				break
+			}
 			cur -= top.expr
 			top.expr = 0
+		case pg_query.Token_ASCII_44, pg_query.Token_OR: // , OR
+			cur -= top.expr
+			top.expr = 0
+			top.between = 0
 		case pg_query.Token_ASCII_59: // ; starts a new statement (or a sibling in a BEGIN ATOMIC body)
 			stack = append(stack[:0], level{})
 			cur = 0

@@ -39,6 +39,8 @@ var deepShapes = []struct {
 	{"ctes", "", "WITH a AS (", ") SELECT 1", "SELECT 1"},
 	{"plus in parens", "SELECT ", "(1+", ")", "1"},
 	{"between", "SELECT 1", " BETWEEN 0 AND 1", "", ""},
+	{"between isnull", "SELECT ''", " BETWEEN''AND''ISNULL", "", ""}, // the AND closing a BETWEEN is no boolean AND
+	{"between is true", "SELECT 1", " = 1 BETWEEN 0 AND 1 IS TRUE", "", ""},
 	{"and/or mix", "SELECT 1", " + 1 AND 1 + 1 OR 1", "", ""}, // flat: AND and OR lists are one node
 }
 
