@@ -244,3 +244,13 @@ func TestRefusedBatchStatementsNeverReachPostgreSQL(t *testing.T) {
 		"Authorization", "Bearer tok_ro")
 	r.expect(t, 200, `"rows":[{"n":0}]`)
 }
+
+// TestHugeRowIsRefusedNotBuffered: a row bigger than the pool's message
+// bound fails the query (413) instead of costing the process its size, and
+// the account keeps working.
+func TestHugeRowIsRefusedNotBuffered(t *testing.T) {
+	f := newAttackFixture(t)
+	r := do(t, "POST", f.url+"/v1/query", `{"query":"SELECT repeat('x', 100000000) AS big"}`, "Authorization", "Bearer tok_ro")
+	r.expect(t, 413, `"code":"too_large"`)
+	do(t, "POST", f.url+"/v1/query", `{"query":"SELECT 1 AS one"}`, "Authorization", "Bearer tok_ro").expect(t, 200, `"one":1`)
+}

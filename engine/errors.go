@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net"
@@ -69,6 +70,9 @@ func errorFrom(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
+	}
+	if pool.IsMessageTooLarge(err) {
+		return &Error{Status: 413, Code: codeTooLarge, Message: fmt.Sprintf("a row or message from PostgreSQL is larger than %d MiB", pool.DefaultMaxMessageBytes>>20)}
 	}
 	if pool.IsBusy(err) {
 		return &Error{Status: 503, Code: codeUnavailable, Message: err.Error(), RetryAfter: pool.RetryAfter(err)}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // ErrClosed is returned (wrapped) by Acquire and Ping once Close has been
@@ -88,4 +90,11 @@ func settingPath(name, key string) string {
 		return key
 	}
 	return "databases." + name + "." + key
+}
+
+// IsMessageTooLarge reports whether err is a server message (a row, an
+// error) larger than Options.MaxMessageBytes.
+func IsMessageTooLarge(err error) bool {
+	var e *pgproto3.ExceededMaxBodyLenErr
+	return errors.As(err, &e)
 }

@@ -13,10 +13,12 @@ import (
 
 // Defaults applied by New to zero fields of Options.
 const (
-	DefaultMaxConns        = 20
-	DefaultAcquireTimeout  = time.Second
-	DefaultConnectTimeout  = 5 * time.Second
-	DefaultSlowQuery       = 500 * time.Millisecond
+	DefaultMaxConns       = 20
+	DefaultAcquireTimeout = time.Second
+	DefaultConnectTimeout = 5 * time.Second
+	DefaultSlowQuery      = 500 * time.Millisecond
+	// DefaultMaxMessageBytes is MaxMessageBytes' default: 64 MiB.
+	DefaultMaxMessageBytes = 64 << 20
 	DefaultApplicationName = "pgfast"
 )
 
@@ -106,6 +108,13 @@ type Options struct {
 	// documentation).
 	Role string
 
+	// MaxMessageBytes bounds one message from the server (a row, an error
+	// with its detail): pgx reads a message whole, so without a bound one
+	// `SELECT repeat('x', 900000000)` costs the process a gigabyte. A larger
+	// message fails the query (IsMessageTooLarge) and closes the
+	// connection. Default DefaultMaxMessageBytes.
+	MaxMessageBytes int
+
 	// ResetSession returns every connection to its start state after each
 	// use, before another Acquire can get it: settings (reported or not),
 	// role, LISTENs, advisory locks, temporary tables, cursors and
@@ -168,6 +177,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxMessageBytes == 0 {
+		o.MaxMessageBytes = DefaultMaxMessageBytes
 	}
 	return o
 }
