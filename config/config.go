@@ -95,6 +95,10 @@ type Server struct {
 	// rows read ahead of a slow client) may hold across all requests; past it new requests that
 	// need a buffer get 503 with Retry-After. Default 256MiB.
 	MaxInflightResponseBytes ByteSize `yaml:"max_inflight_response_bytes"`
+	// MaxSpillBytes bounds the temporary files that responses spill to past their memory
+	// bound, across all responses; a response that would go past it is cut and its statement
+	// cancelled. Default 1GiB.
+	MaxSpillBytes ByteSize `yaml:"max_spill_bytes"`
 	// CORS configures cross-origin requests; with no allowed_origins no CORS headers are sent.
 	CORS CORS `yaml:"cors"`
 	// Compression configures gzip and brotli responses.
@@ -411,6 +415,7 @@ func base() *Config {
 			MaxConns:                 10000,
 			StreamMinRate:            64 * KiB,
 			MaxInflightResponseBytes: 256 * MiB,
+			MaxSpillBytes:            1 * GiB,
 			CORS: CORS{
 				AllowedMethods: []string{"GET", "POST"},
 				AllowedHeaders: []string{"Authorization", "Content-Type"},

@@ -96,6 +96,9 @@ func (v *validator) server() {
 	if s.MaxInflightResponseBytes < MiB {
 		v.fail("server.max_inflight_response_bytes", "must be at least 1MiB, got %s", s.MaxInflightResponseBytes)
 	}
+	if s.MaxSpillBytes < 0 {
+		v.fail("server.max_spill_bytes", "must be >= 0, got %s", s.MaxSpillBytes)
+	}
 	if s.MaxHeaderBytes < KiB {
 		v.fail("server.max_header_bytes", "must be at least 1KiB, got %s", s.MaxHeaderBytes)
 	}

@@ -40,6 +40,12 @@ func (e *Engine) checkAccountRole(ctx context.Context, acc *account) []string {
 	if !acc.readOnly {
 		return nil
 	}
+	var w []string
+	if acc.poolCfg.StatementTimeout <= 0 {
+		// pg_sleep and slow reads are not refused: statement_timeout is
+		// what bounds them.
+		w = append(w, "query_timeout is 0: its statements may hold its connections for as long as they like")
+	}
 	ctx, cancel := context.WithTimeout(ctx, roleCheckTimeout)
 	defer cancel()
 	conn, err := acc.pool.Acquire(ctx)
@@ -48,10 +54,10 @@ func (e *Engine) checkAccountRole(ctx context.Context, acc *account) []string {
 		if errors.As(err, &pe) && (pe.Code == "42704" || pe.Code == "42501" || pe.Code == "22023") {
 			// The startup packet's role does not exist or may not be
 			// assumed by the login role.
-			return []string{fmt.Sprintf("role %q cannot be assumed: %s", acc.cfg.Role, pe.Message)}
+			return append(w, fmt.Sprintf("role %q cannot be assumed: %s", acc.cfg.Role, pe.Message))
 		}
 		e.log.Warn("cannot check an account's database role", "account", acc.cfg.ID, "err", err)
-		return nil
+		return w
 	}
 	defer conn.Release()
 	var (
@@ -61,9 +67,8 @@ func (e *Engine) checkAccountRole(ctx context.Context, acc *account) []string {
 	)
 	if err := conn.Conn().QueryRow(ctx, roleCheckSQL).Scan(&current, &login, &currentSU, &loginSU, &owned, &writable); err != nil {
 		e.log.Warn("cannot check an account's database role", "account", acc.cfg.ID, "err", err)
-		return nil
+		return w
 	}
-	var w []string
 	switch {
 	case currentSU:
 		w = append(w, fmt.Sprintf("effective role %q is a superuser", current))

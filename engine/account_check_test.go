@@ -45,15 +45,17 @@ accounts:
   - {id: writer, api_token: tok_writer, database_url: %q, allowed_operations: [SELECT]}
   - {id: badrole, api_token: tok_bad, database_url: %q, role: no_such_role_%s, allowed_operations: [SELECT]}
   - {id: rw, api_token: tok_rw, allowed_operations: [SELECT, INSERT]}
-`, dbURL, as(reader), as(owner), as(writer), as(reader), suffix)
+  - {id: notimeout, api_token: tok_nt, database_url: %q, allowed_operations: [SELECT], query_timeout: 0s}
+`, dbURL, as(reader), as(owner), as(writer), as(reader), suffix, as(reader))
 	if !strings.Contains(dbURL, "postgres@") {
 		t.Fatalf("test URL %s does not log in as postgres", dbURL)
 	}
 	want := map[string]string{
-		"super":   "is a superuser",
-		"owner":   "owns tables (public.u)",
-		"writer":  "may INSERT, UPDATE, DELETE or TRUNCATE tables (public.t)",
-		"badrole": "cannot be assumed",
+		"super":     "is a superuser",
+		"owner":     "owns tables (public.u)",
+		"writer":    "may INSERT, UPDATE, DELETE or TRUNCATE tables (public.t)",
+		"badrole":   "cannot be assumed",
+		"notimeout": "query_timeout is 0",
 	}
 	ts := startServer(t, parseConfig(t, yaml), "")
 	stats := ts.e.Stats()
@@ -66,8 +68,8 @@ accounts:
 			t.Errorf("account %s: warnings %q; want none", id, got)
 		}
 	}
-	if len(stats.Accounts) != 6 {
-		t.Fatalf("stats list %d accounts; want 6", len(stats.Accounts))
+	if len(stats.Accounts) != 7 {
+		t.Fatalf("stats list %d accounts; want 7", len(stats.Accounts))
 	}
 	m := get(t, ts.admin+"/metrics")
 	for _, line := range []string{`pgfast_account_warnings{account="super"} 1`, `pgfast_account_warnings{account="reader"} 0`, `pgfast_account_warnings{account="writer"} 1`} {

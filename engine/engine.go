@@ -48,6 +48,8 @@ type Engine struct {
 	// inflight is the budget of response bytes held in memory across
 	// requests (server.max_inflight_response_bytes).
 	inflight inflight
+	// spilled counts the bytes of every spool's temporary file.
+	spilled inflight
 	// streamCounters count slow clients cut, spills and refusals.
 	streamCounters streamCounters
 	// conns counts open public connections against server.max_conns.

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -50,6 +51,8 @@ func putChunk(b []byte) {
 type spool struct {
 	budget   *inflight
 	limit    int64 // server.max_inflight_response_bytes when the response began
+	disk     *inflight
+	diskMax  int64 // server.max_spill_bytes when the response began
 	counters *streamCounters
 
 	mu       sync.Mutex
@@ -69,9 +72,14 @@ type spool struct {
 	rbuf    []byte // buffer for reading the file
 }
 
-func newSpool(budget *inflight, limit int64, counters *streamCounters) *spool {
-	return &spool{budget: budget, limit: limit, counters: counters, wake: make(chan struct{}, 1)}
+func newSpool(budget *inflight, limit int64, disk *inflight, diskMax int64, counters *streamCounters) *spool {
+	return &spool{budget: budget, limit: limit, disk: disk, diskMax: diskMax, counters: counters, wake: make(chan struct{}, 1)}
 }
+
+// errSpillFull stops a response whose spill would take the process's
+// temporary files past server.max_spill_bytes: its client is cut, its
+// statement cancelled. Disk, like memory, is bounded for everyone.
+var errSpillFull = errors.New("engine: server.max_spill_bytes reached; response cut")
 
 // start queues the handler's first buffer (already encoded rows): in
 // memory if the budget allows, else in the file. It runs before the
@@ -113,6 +121,9 @@ func (s *spool) push(b []byte) ([]byte, error) {
 // reads with ReadAt up to fileW, which is published under the lock after
 // the bytes are written.
 func (s *spool) spill(b []byte) error {
+	if !s.disk.tryAcquire(int64(len(b)), s.diskMax) {
+		return errSpillFull
+	}
 	if s.file == nil {
 		f, err := os.CreateTemp("", "pgfast-spool-*")
 		if err != nil {
@@ -246,4 +257,6 @@ func (s *spool) close() {
 		s.file.Close()
 		s.file = nil
 	}
+	s.disk.release(s.fileW)
+	s.fileW = 0
 }

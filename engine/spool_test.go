@@ -31,9 +31,9 @@ func drain(t *testing.T, s *spool) ([]byte, error) {
 // the data goes memory, file, and back to memory; the bytes must come out
 // in order, the budget must come back, and the file must not be visible.
 func TestSpoolOrderAcrossMemoryAndFile(t *testing.T) {
-	var budget inflight
+	var budget, disk inflight
 	var counters streamCounters
-	s := newSpool(&budget, 1<<30, &counters)
+	s := newSpool(&budget, 1<<30, &disk, 1<<30, &counters)
 	var want bytes.Buffer
 	head := []byte("[head]")
 	want.Write(head)
@@ -90,9 +90,9 @@ func TestSpoolOrderAcrossMemoryAndFile(t *testing.T) {
 // file, and the result is still whole; a producer error reaches the
 // consumer after the bytes before it.
 func TestSpoolSpillsWithoutBudget(t *testing.T) {
-	var budget inflight
+	var budget, disk inflight
 	var counters streamCounters
-	s := newSpool(&budget, 0, &counters)
+	s := newSpool(&budget, 0, &disk, 1<<30, &counters)
 	if err := s.start([]byte("ab")); err != nil {
 		t.Fatal(err)
 	}
@@ -110,4 +110,26 @@ func TestSpoolSpillsWithoutBudget(t *testing.T) {
 		t.Fatalf("got %d spills, peak %d; want 1 spill, nothing in memory", counters.spilled.Load(), budget.peak.Load())
 	}
 	s.close()
+}
+
+// TestSpoolSpillIsBounded: past server.max_spill_bytes a spill fails (the
+// response is cut) and closing the spool returns what it held on disk.
+func TestSpoolSpillIsBounded(t *testing.T) {
+	var budget, disk inflight
+	var counters streamCounters
+	s := newSpool(&budget, 0, &disk, 6, &counters)
+	if err := s.start([]byte("abcd")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.push(append(getChunk(), "efgh"...)); !errors.Is(err, errSpillFull) {
+		t.Fatalf("push past the spill bound: got %v; want errSpillFull", err)
+	}
+	if used := disk.used.Load(); used != 4 {
+		t.Fatalf("disk budget holds %d bytes; want 4", used)
+	}
+	s.finish(errSpillFull)
+	s.close()
+	if used := disk.used.Load(); used != 0 {
+		t.Fatalf("after close the disk budget holds %d bytes; want 0", used)
+	}
 }

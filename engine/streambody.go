@@ -60,7 +60,7 @@ type streamBody struct {
 func (e *Engine) startStream(r *request, head []byte, src rowSource, stop func(), kind, name string) error {
 	cfg := &e.cfg.Load().Server
 	b := &streamBody{
-		e: e, sp: newSpool(&e.inflight, int64(cfg.MaxInflightResponseBytes), &e.streamCounters),
+		e: e, sp: newSpool(&e.inflight, int64(cfg.MaxInflightResponseBytes), &e.spilled, int64(cfg.MaxSpillBytes), &e.streamCounters),
 		rctx: r.ctx, kind: kind, name: name,
 		minRate: int64(cfg.StreamMinRate),
 		stop:    stop, done: make(chan struct{}),

@@ -33,13 +33,15 @@ func (c *Conn) Conn() *pgx.Conn { return c.pc.Conn() }
 func (c *Conn) PgConn() *pgconn.PgConn { return c.pc.Conn().PgConn() }
 
 // Release gives the connection back to the pool and the slot back to the
-// gate, in that order, so the next caller through the gate finds the
-// connection idle. A connection left broken, busy or inside a transaction is
-// closed instead of reused (pgxpool's rule), and so is one whose reported
-// session state (read-only mode, identity, encoding settings) no longer
-// matches how it was opened: a statement such as
-// `SET default_transaction_read_only = off` or `SET ROLE NONE` must not leak
-// into the next request that borrows the connection.
+// gate, in that order, so the next caller through the gate usually finds the
+// connection idle (with ResetSession it comes back only after its reset, so
+// that caller may wait for it inside pgxpool). A connection left broken,
+// busy or inside a transaction is closed instead of reused (pgxpool's rule).
+// Without ResetSession, so is one whose reported session state (read-only
+// mode, identity, encoding settings) no longer matches how it was opened: a
+// statement such as `SET default_transaction_read_only = off` or
+// `SET ROLE NONE` must not leak into the next request that borrows the
+// connection.
 func (c *Conn) Release() {
 	pc, p := c.pc, c.p
 	if pc == nil {

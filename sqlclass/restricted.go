@@ -92,6 +92,7 @@ var restrictedGroups = []struct {
 			"query_to_xml*", "cursor_to_xml*", "table_to_xml*", "schema_to_xml*", "database_to_xml*",
 			"ts_stat", "ts_rewrite", // ts_stat(query), ts_rewrite(tsquery, select text)
 			"dblink*",                // dblink, dblink_exec, dblink_open, dblink_connect, …
+			"xpath_table",            // contrib xml2: builds and runs SQL from its text arguments
 			"crosstab*", "connectby", // tablefunc
 		},
 	},
