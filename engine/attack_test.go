@@ -254,3 +254,21 @@ func TestHugeRowIsRefusedNotBuffered(t *testing.T) {
 	r.expect(t, 413, `"code":"too_large"`)
 	do(t, "POST", f.url+"/v1/query", `{"query":"SELECT 1 AS one"}`, "Authorization", "Bearer tok_ro").expect(t, 200, `"one":1`)
 }
+
+// TestNULBytesAreBadRequests: a NUL byte in SQL text or in a parameter is
+// the client's error, named, and never reaches PostgreSQL (which would
+// refuse it as a broken connection).
+func TestNULBytesAreBadRequests(t *testing.T) {
+	f := newAttackFixture(t)
+	for _, tc := range []struct{ body, names string }{
+		{`{"query":"SELECT 1\u0000; DELETE FROM items"}`, "NUL byte at offset 8"},
+		{`{"query":"SELECT $1::text AS s","params":["a\u0000b"]}`, "params[0]"},
+		{`{"query":"SELECT $1::text[] AS s","params":[["a\u0000b"]]}`, "params[0]"},
+	} {
+		r := do(t, "POST", f.url+"/v1/query", tc.body, "Authorization", "Bearer tok_ro")
+		if r.status != 400 || !strings.Contains(r.body, tc.names) || !strings.Contains(r.body, "NUL") {
+			t.Errorf("%s: got %d %s; want 400 naming %q and the NUL byte", tc.body, r.status, clip(r.body), tc.names)
+		}
+	}
+	get(t, f.url+"/items/%00").expect(t, 400, "path.id")
+}
