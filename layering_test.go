@@ -22,6 +22,7 @@ var allowedImports = map[string][]string{
 	"jwtauth":            nil,
 	"config":             nil,
 	"embedpg":            nil,
+	"embedpg/pgtest":     {"embedpg"},
 	"internal/testredis": nil,
 	"engine":             {"rowcodec", "pool", "cache", "limiter", "sqlclass", "jwtauth", "config"},
 	"bench":              {"", "engine", "embedpg", "config"},
@@ -77,5 +78,19 @@ func TestImportsPointDown(t *testing.T) {
 	sort.Strings(missing)
 	if len(missing) > 0 {
 		t.Errorf("the table lists packages that do not exist: %v", missing)
+	}
+}
+
+// TestBinaryDoesNotLinkTesting: test helpers (embedpg/pgtest,
+// internal/testredis) stay out of the pgfast binary.
+func TestBinaryDoesNotLinkTesting(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "./cmd/pgfast").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if dep == "testing" || strings.HasSuffix(dep, "/pgtest") || strings.HasSuffix(dep, "/testredis") {
+			t.Errorf("cmd/pgfast links %s", dep)
+		}
 	}
 }

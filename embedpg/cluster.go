@@ -351,3 +351,17 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// Exec runs sql (possibly several statements) in database db as the
+// superuser.
+func (c *Cluster) Exec(ctx context.Context, db, sql string) error {
+	conn, err := pgconn.Connect(ctx, c.urlFor(db))
+	if err != nil {
+		return fmt.Errorf("cannot connect to %s: %w", db, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql).ReadAll(); err != nil {
+		return fmt.Errorf("cannot run SQL in %s: %w", db, err)
+	}
+	return nil
+}

@@ -1,4 +1,4 @@
-package embedpg
+package embedpg_test
 
 import (
 	"context"
@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
-func TestMain(m *testing.M) { RunMain(m) }
+func TestMain(m *testing.M) { pgtest.RunMain(m) }
 
 func readSchema(t *testing.T) []byte {
 	t.Helper()
@@ -24,7 +26,7 @@ func readSchema(t *testing.T) []byte {
 }
 
 func TestSharedClusterAnswers(t *testing.T) {
-	c := Shared(t)
+	c := pgtest.Shared(t)
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, c.URL())
 	if err != nil {
@@ -38,22 +40,22 @@ func TestSharedClusterAnswers(t *testing.T) {
 	if user != "postgres" {
 		t.Fatalf("got user %q; want postgres", user)
 	}
-	if Shared(t) != c {
+	if pgtest.Shared(t) != c {
 		t.Fatal("Shared started a second cluster")
 	}
 }
 
 func TestLoadDemoIsDeterministicAndIdempotent(t *testing.T) {
-	url := NewDatabase(t)
+	url := pgtest.NewDatabase(t)
 	ctx := context.Background()
 	schema := readSchema(t)
-	loaded, err := LoadDemo(ctx, url, schema, 2000)
+	loaded, err := embedpg.LoadDemo(ctx, url, schema, 2000)
 	if err != nil || !loaded {
-		t.Fatalf("LoadDemo: loaded=%v err=%v; want loaded", loaded, err)
+		t.Fatalf("embedpg.LoadDemo: loaded=%v err=%v; want loaded", loaded, err)
 	}
-	loaded, err = LoadDemo(ctx, url, schema, 2000)
+	loaded, err = embedpg.LoadDemo(ctx, url, schema, 2000)
 	if err != nil || loaded {
-		t.Fatalf("second LoadDemo: loaded=%v err=%v; want a no-op", loaded, err)
+		t.Fatalf("second embedpg.LoadDemo: loaded=%v err=%v; want a no-op", loaded, err)
 	}
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
@@ -72,8 +74,8 @@ func TestLoadDemoIsDeterministicAndIdempotent(t *testing.T) {
 		t.Fatalf("got average row JSON of %.0f bytes; want about 1 KB", avgLen)
 	}
 	// The same id gives the same row in another database.
-	url2 := NewDatabase(t)
-	if _, err := LoadDemo(ctx, url2, schema, 10); err != nil {
+	url2 := pgtest.NewDatabase(t)
+	if _, err := embedpg.LoadDemo(ctx, url2, schema, 10); err != nil {
 		t.Fatal(err)
 	}
 	conn2, err := pgx.Connect(ctx, url2)
@@ -108,14 +110,14 @@ func TestPersistentClusterReusesDataDir(t *testing.T) {
 	}
 	dir := filepath.Join(parent, "pg")
 	ctx := context.Background()
-	c, err := Start(ctx, Options{Dir: dir, Persistent: true})
+	c, err := embedpg.Start(ctx, embedpg.Options{Dir: dir, Persistent: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !c.Fresh {
 		t.Fatal("first start: Fresh=false; want true")
 	}
-	if _, err := LoadDemo(ctx, c.URL(), readSchema(t), 10); err != nil {
+	if _, err := embedpg.LoadDemo(ctx, c.URL(), readSchema(t), 10); err != nil {
 		c.Stop()
 		t.Fatal(err)
 	}
@@ -125,7 +127,7 @@ func TestPersistentClusterReusesDataDir(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "data", "PG_VERSION")); err != nil {
 		t.Fatalf("data dir gone after Stop of a persistent cluster: %v", err)
 	}
-	c2, err := Start(ctx, Options{Dir: dir, Persistent: true})
+	c2, err := embedpg.Start(ctx, embedpg.Options{Dir: dir, Persistent: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,14 +135,14 @@ func TestPersistentClusterReusesDataDir(t *testing.T) {
 	if c2.Fresh {
 		t.Fatal("second start: Fresh=true; want the data dir reused")
 	}
-	loaded, err := LoadDemo(ctx, c2.URL(), readSchema(t), 10)
+	loaded, err := embedpg.LoadDemo(ctx, c2.URL(), readSchema(t), 10)
 	if err != nil || loaded {
-		t.Fatalf("LoadDemo on reused cluster: loaded=%v err=%v; want no reload", loaded, err)
+		t.Fatalf("embedpg.LoadDemo on reused cluster: loaded=%v err=%v; want no reload", loaded, err)
 	}
 }
 
 func TestThrowawayClusterRemovesItsDir(t *testing.T) {
-	c, err := Start(context.Background(), Options{StartTimeout: 30 * time.Second})
+	c, err := embedpg.Start(context.Background(), embedpg.Options{StartTimeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,9 +159,9 @@ func TestThrowawayClusterRemovesItsDir(t *testing.T) {
 }
 
 func TestFindBinariesNamesMakeDeps(t *testing.T) {
-	_, err := FindBinaries(t.TempDir())
+	_, err := embedpg.FindBinaries(t.TempDir())
 	if err == nil {
-		t.Fatal("FindBinaries(empty dir) succeeded; want an error")
+		t.Fatal("embedpg.FindBinaries(empty dir) succeeded; want an error")
 	}
 	if want := "make deps"; !strings.Contains(err.Error(), want) {
 		t.Fatalf("got %q; want it to mention %q", err, want)
@@ -170,16 +172,16 @@ func TestFindBinariesNamesMakeDeps(t *testing.T) {
 // table and can do nothing a superuser could. (Any role may create large
 // objects; the classifier and the read-only session stop those.)
 func TestDemoRoleReadsOnly(t *testing.T) {
-	url := NewDatabase(t)
+	url := pgtest.NewDatabase(t)
 	ctx := context.Background()
-	if _, err := LoadDemo(ctx, url, readSchema(t), 10); err != nil {
+	if _, err := embedpg.LoadDemo(ctx, url, readSchema(t), 10); err != nil {
 		t.Fatal(err)
 	}
 	u, err := neturl.Parse(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.User = neturl.User(DemoRole)
+	u.User = neturl.User(embedpg.DemoRole)
 	conn, err := pgx.Connect(ctx, u.String())
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +189,7 @@ func TestDemoRoleReadsOnly(t *testing.T) {
 	defer conn.Close(ctx)
 	var n int
 	if err := conn.QueryRow(ctx, "SELECT count(*) FROM customer").Scan(&n); err != nil || n != 10 {
-		t.Fatalf("SELECT as %s: %d rows, %v; want 10", DemoRole, n, err)
+		t.Fatalf("SELECT as %s: %d rows, %v; want 10", embedpg.DemoRole, n, err)
 	}
 	for _, sql := range []string{
 		"SELECT pg_read_file('postgresql.conf')",
@@ -198,7 +200,7 @@ func TestDemoRoleReadsOnly(t *testing.T) {
 		"COPY customer TO PROGRAM 'true'",
 	} {
 		if _, err := conn.Exec(ctx, sql); err == nil {
-			t.Errorf("%s: succeeded as %s; want a privilege error", sql, DemoRole)
+			t.Errorf("%s: succeeded as %s; want a privilege error", sql, embedpg.DemoRole)
 		}
 	}
 	var super bool

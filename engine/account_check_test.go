@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 // TestWeakAccountRolesWarn: a read-only account gets a warning for each
@@ -17,7 +16,7 @@ import (
 // in /admin/stats, /metrics and pgfast check; a SELECT-only role and an
 // account that may write get none.
 func TestWeakAccountRolesWarn(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t, "CREATE TABLE t (id int); CREATE TABLE u (id int)")
+	dbURL := pgtest.NewDatabase(t, "CREATE TABLE t (id int); CREATE TABLE u (id int)")
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano()%1e9)
 	reader, owner, writer := "rd_"+suffix, "own_"+suffix, "wr_"+suffix
 	conn, err := pgx.Connect(context.Background(), dbURL)

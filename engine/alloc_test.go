@@ -5,9 +5,8 @@ package engine
 import (
 	"testing"
 
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 	"github.com/valyala/fasthttp"
-
-	"github.com/pgfast/pgfast/embedpg"
 )
 
 // TestCacheHitAllocatesNothing serves a cached declared route through the
@@ -15,7 +14,7 @@ import (
 // a keep-alive connection: route lookup, parameter gathering, cache key,
 // cache get, pre-encoded headers and body, metrics.
 func TestCacheHitAllocatesNothing(t *testing.T) {
-	ts := startRouteServer(t, embedpg.NewDatabase(t, routeSchema))
+	ts := startRouteServer(t, pgtest.NewDatabase(t, routeSchema))
 	var ctx fasthttp.RequestCtx
 	var req fasthttp.Request
 	req.Header.SetMethod("GET")

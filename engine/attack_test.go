@@ -9,8 +9,7 @@ import (
 
 	json "github.com/goccy/go-json"
 	"github.com/jackc/pgx/v5"
-
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 // attackSchema gives the attacker something to damage: rows, a sequence,
@@ -122,7 +121,7 @@ type attackFixture struct {
 
 func newAttackFixture(t *testing.T) *attackFixture {
 	t.Helper()
-	dbURL := embedpg.NewDatabase(t, attackSchema)
+	dbURL := pgtest.NewDatabase(t, attackSchema)
 	writer := fmt.Sprintf("atk_%d", time.Now().UnixNano()%1e9)
 	superExecEngine(t, dbURL, "CREATE ROLE "+writer+" LOGIN; GRANT ALL ON ALL TABLES IN SCHEMA public TO "+writer+
 		"; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO "+writer+"; GRANT CREATE ON SCHEMA public TO "+writer)
@@ -220,7 +219,7 @@ func TestReadOnlyAccountAttacks(t *testing.T) {
 // literals differently from sqlclass (which parses with the default, on);
 // account sessions run with it on whatever the database says.
 func TestAccountSessionsParseLikeTheClassifier(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t, "DO $$BEGIN EXECUTE format('ALTER DATABASE %I SET standard_conforming_strings = off', current_database()); END$$")
+	dbURL := pgtest.NewDatabase(t, "DO $$BEGIN EXECUTE format('ALTER DATABASE %I SET standard_conforming_strings = off', current_database()); END$$")
 	ts := startServer(t, parseConfig(t, `
 accounts:
   - {id: ro, api_token: tok_ro, allowed_operations: [SELECT], max_connections: 1}

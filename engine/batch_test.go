@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 func (f *queryFixture) batch(t *testing.T, token, body string) response {
@@ -182,8 +182,8 @@ func (p *countingProxy) serve(c, s net.Conn) {
 }
 
 func TestBatchIsOneRoundTrip(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t, querySchema)
-	c := embedpg.Shared(t)
+	dbURL := pgtest.NewDatabase(t, querySchema)
+	c := pgtest.Shared(t)
 	proxy := newCountingProxy(t, fmt.Sprintf("127.0.0.1:%d", c.Port()))
 	proxied := strings.Replace(dbURL, fmt.Sprintf("127.0.0.1:%d", c.Port()), proxy.ln.Addr().String(), 1)
 	cfg := parseConfig(t, fmt.Sprintf(`

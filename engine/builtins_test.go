@@ -5,11 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 func TestBuiltinsAndErrorShape(t *testing.T) {
-	ts := startServer(t, parseConfig(t, "server: {max_body_bytes: 1KiB}\n"), embedpg.NewDatabase(t))
+	ts := startServer(t, parseConfig(t, "server: {max_body_bytes: 1KiB}\n"), pgtest.NewDatabase(t))
 	get(t, ts.url+"/ping").expect(t, 200, `{"pong":true}`)
 	get(t, ts.url+"/health").expect(t, 200, `{"status":"ok"}`)
 	get(t, ts.url+"/ready").expect(t, 200, `{"status":"ready"}`)
@@ -60,7 +60,7 @@ func TestReadyIs503WhenDatabaseIsDown(t *testing.T) {
 }
 
 func TestAdminListener(t *testing.T) {
-	ts := startServer(t, parseConfig(t, ""), embedpg.NewDatabase(t))
+	ts := startServer(t, parseConfig(t, ""), pgtest.NewDatabase(t))
 	get(t, ts.url+"/ping").expect(t, 200)
 	r := get(t, ts.admin+"/metrics")
 	r.expect(t, 200, "# TYPE pgfast_http_request_duration_seconds histogram",

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 func TestCORSAndBodyParams(t *testing.T) {
@@ -21,7 +21,7 @@ routes:
     path: /items/{id}
     sql: SELECT id, name FROM items WHERE id = $1
     params: [path.id]
-`), embedpg.NewDatabase(t, querySchema))
+`), pgtest.NewDatabase(t, querySchema))
 	r := do(t, "POST", ts.url+"/items", `{"id": 7, "name": "seven \"q\"", "extra": [1]}`)
 	r.expect(t, 200, `{"id":7,"name":"seven \"q\"","qty":1}`)
 	do(t, "POST", ts.url+"/items", `{"id": "x", "name": "bad"}`).expect(t, 400, "body.id")

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 // TestDescribeModeLeavesNoNamedStatements is statement_cache: describe,
@@ -33,7 +33,7 @@ routes:
     path: /prepared
     sql: SELECT count(*) FROM pg_prepared_statements
     result: value
-`, mode)), embedpg.NewDatabase(t, querySchema))
+`, mode)), pgtest.NewDatabase(t, querySchema))
 			get(t, ts.url+"/items/1").expect(t, 200, `"name":"one"`)
 			get(t, ts.url+"/tuned/2").expect(t, 200, `"wm":"5MB"`)
 			q := func(body string) response {

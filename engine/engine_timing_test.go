@@ -8,11 +8,10 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
-
-	"github.com/pgfast/pgfast/embedpg"
 )
 
 // benchmarkHandler serves path through the engine's outermost handler with
@@ -79,7 +78,7 @@ accounts:
 auth: {jwt: {secret: "`+jwtSecret+`"}}
 limits: {key: jwt.sub}
 cache: {max_bytes: 16MiB}
-`), embedpg.NewDatabase(b, routeSchema))
+`), pgtest.NewDatabase(b, routeSchema))
 	token := "Bearer " + signHS(b, jwt.MapClaims{"sub": "bench", "exp": time.Now().Add(time.Hour).Unix()}, jwtSecret)
 	b.Run("handler/ping", func(b *testing.B) { benchmarkHandler(b, ts, "/ping") })
 	b.Run("handler/cached", func(b *testing.B) { benchmarkHandler(b, ts, "/open/7") })
@@ -125,7 +124,7 @@ func BenchmarkBatch100(b *testing.B) {
 	ts := startServer(b, parseConfig(b, `
 accounts:
   - {id: bench, api_token: sk_bench, allowed_operations: [SELECT], max_connections: 4}
-`), embedpg.NewDatabase(b, routeSchema))
+`), pgtest.NewDatabase(b, routeSchema))
 	var body strings.Builder
 	body.WriteString(`{"queries":[`)
 	for i := 0; i < 100; i++ {

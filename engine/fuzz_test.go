@@ -5,9 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 	"github.com/valyala/fasthttp"
-
-	"github.com/pgfast/pgfast/embedpg"
 )
 
 // FuzzRequest feeds arbitrary HTTP requests to the engine's handler: no
@@ -36,7 +35,7 @@ accounts:
   - {id: ro, api_token: `+tokRO+`, allowed_operations: [SELECT]}
   - {id: rw, api_token: `+tokRW+`, allowed_operations: [SELECT, INSERT, UPDATE, DELETE]}
   - {id: admin, api_token: `+tokAdmin+`, allowed_operations: [ALL]}
-`), embedpg.NewDatabase(f, routeSchema))
+`), pgtest.NewDatabase(f, routeSchema))
 	f.Fuzz(func(t *testing.T, raw string) {
 		var req fasthttp.Request
 		if err := req.Read(bufio.NewReader(strings.NewReader(raw))); err != nil {

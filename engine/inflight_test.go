@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 func TestInflightBudget(t *testing.T) {
@@ -52,7 +52,7 @@ func TestBatchMemoryBounded(t *testing.T) {
 accounts:
   - {id: big, api_token: sk_big, allowed_operations: [SELECT], max_connections: 3, max_rows: 0}
 server: {max_inflight_response_bytes: 4MiB}
-`), embedpg.NewDatabase(t))
+`), pgtest.NewDatabase(t))
 	const query = `{"query":"SELECT g AS n, repeat('b', 1000) AS pad FROM generate_series(1, 2000) g"}`
 	batch := `{"queries":[` + strings.Repeat(query+",", 2) + query + `]}` // about 6 MB of results
 	var wg sync.WaitGroup

@@ -10,8 +10,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 // handSignedHS256 assembles a token from raw header and payload JSON (which
@@ -41,7 +40,7 @@ routes:
 // without exp is refused, naming the claim; other claims can be required;
 // require: [] accepts tokens without exp, as before the key existed.
 func TestJWTRequiredClaims(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t)
+	dbURL := pgtest.NewDatabase(t)
 	exp := time.Now().Add(time.Hour).Unix()
 	bearer := func(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
 	noExp := signHS(t, jwt.MapClaims{"sub": "alice"}, jwtSecret)
@@ -71,7 +70,7 @@ func TestJWTRequiredClaims(t *testing.T) {
 // TestJWTDuplicateNamesRefused: a claim or header member named twice is a
 // malformed token (401), whichever value a parser would pick.
 func TestJWTDuplicateNamesRefused(t *testing.T) {
-	ts := startServer(t, parseConfig(t, jwtRequireConfig("")), embedpg.NewDatabase(t))
+	ts := startServer(t, parseConfig(t, jwtRequireConfig("")), pgtest.NewDatabase(t))
 	exp := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
 	bearer := func(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
 	ok := handSignedHS256(`{"alg":"HS256","typ":"JWT"}`, `{"sub":"alice","exp":`+exp+`}`, jwtSecret)

@@ -6,8 +6,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 const jwtSecret = "0123456789abcdef0123456789abcdef-test-only"
@@ -34,7 +33,7 @@ routes:
     auth: jwt
     cache: 60s
     rate_limit: {rate: 3/min, burst: 3}
-`), embedpg.NewDatabase(t))
+`), pgtest.NewDatabase(t))
 	now := time.Now()
 	claims := func(sub string, mod func(jwt.MapClaims)) jwt.MapClaims {
 		c := jwt.MapClaims{"sub": sub, "tenant": "t-" + sub, "iss": "pgfast-test", "aud": "api", "exp": now.Add(time.Hour).Unix(), "nbf": now.Add(-time.Minute).Unix()}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 	"github.com/pgfast/pgfast/internal/testredis"
 )
 
@@ -38,7 +38,7 @@ accounts:
 `
 
 func TestRouteAndAccountRateLimits(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t, routeSchema)
+	dbURL := pgtest.NewDatabase(t, routeSchema)
 	ts := startServer(t, parseConfig(t, limitedRoutes+"limits: {default: 1000/s, trusted_proxies: [127.0.0.1]}\n"), dbURL)
 	for i := 1; i <= 3; i++ {
 		r := get(t, ts.url+"/probe/1")
@@ -87,7 +87,7 @@ func TestRouteAndAccountRateLimits(t *testing.T) {
 }
 
 func TestUntrustedPeerCannotPickItsKey(t *testing.T) {
-	ts := startServer(t, parseConfig(t, limitedRoutes), embedpg.NewDatabase(t, routeSchema))
+	ts := startServer(t, parseConfig(t, limitedRoutes), pgtest.NewDatabase(t, routeSchema))
 	for i := 0; i < 3; i++ {
 		get(t, ts.url+"/probe/1", "X-Forwarded-For", fmt.Sprintf("192.0.2.%d", i)).expect(t, 200)
 	}
@@ -100,7 +100,7 @@ func TestUntrustedPeerCannotPickItsKey(t *testing.T) {
 // instances return to it by themselves.
 func TestInstancesShareOneBudgetThroughRedis(t *testing.T) {
 	rs := testredis.Start(t)
-	dbURL := embedpg.NewDatabase(t, routeSchema)
+	dbURL := pgtest.NewDatabase(t, routeSchema)
 	cfg := func() string {
 		return fmt.Sprintf(`
 routes:

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/pgfast/pgfast/config"
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
-func TestMain(m *testing.M) { embedpg.RunMain(m) }
+func TestMain(m *testing.M) { pgtest.RunMain(m) }
 
 // testServer is an engine serving on free loopback ports.
 type testServer struct {

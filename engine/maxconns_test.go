@@ -19,9 +19,8 @@ import (
 	"time"
 
 	json "github.com/goccy/go-json"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 	"go.uber.org/goleak"
-
-	"github.com/pgfast/pgfast/embedpg"
 )
 
 // rawGet sends GET path on c and reads the response.
@@ -47,7 +46,7 @@ func rawGet(t *testing.T, c net.Conn, br *bufio.Reader, path string) (*http.Resp
 // JSON error shape with Retry-After, then is closed; once a connection
 // closes, a new one is served again.
 func TestMaxConnsAnswersJSON503(t *testing.T) {
-	ts := startServer(t, parseConfig(t, "server: {max_conns: 2}\n"), embedpg.NewDatabase(t))
+	ts := startServer(t, parseConfig(t, "server: {max_conns: 2}\n"), pgtest.NewDatabase(t))
 	addr := strings.TrimPrefix(ts.url, "http://")
 	dial := func() (net.Conn, *bufio.Reader) {
 		c, err := net.Dial("tcp", addr)
@@ -115,7 +114,7 @@ func TestMaxConnsAnswersJSON503(t *testing.T) {
 // answer, after a handshake.
 func TestMaxConnsAnswersJSON503OverTLS(t *testing.T) {
 	cert, key := selfSigned(t)
-	ts := startServer(t, parseConfig(t, "server: {max_conns: 1, tls: {cert_file: "+cert+", key_file: "+key+"}}\n"), embedpg.NewDatabase(t))
+	ts := startServer(t, parseConfig(t, "server: {max_conns: 1, tls: {cert_file: "+cert+", key_file: "+key+"}}\n"), pgtest.NewDatabase(t))
 	addr := strings.TrimPrefix(ts.url, "http://")
 	dial := func() (net.Conn, *bufio.Reader) {
 		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})

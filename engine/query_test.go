@@ -15,8 +15,7 @@ import (
 
 	json "github.com/goccy/go-json"
 	"github.com/jackc/pgx/v5"
-
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 const querySchema = `
@@ -60,7 +59,7 @@ const (
 
 func newQueryFixture(t *testing.T, extra string) *queryFixture {
 	t.Helper()
-	dbURL := embedpg.NewDatabase(t, querySchema)
+	dbURL := pgtest.NewDatabase(t, querySchema)
 	sum := sha256.Sum256([]byte(tokSHA))
 	cfg := parseConfig(t, fmt.Sprintf(`
 databases:

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 	"github.com/pgfast/pgfast/internal/testredis"
 )
 
@@ -29,7 +29,7 @@ routes:
     cache: 60s
     rate_limit: {rate: 100000/s, burst: 100000}
 limits: {redis_url: %q, redis_timeout: %s}
-`, px.URL(), redisTimeout)), embedpg.NewDatabase(t, routeSchema))
+`, px.URL(), redisTimeout)), pgtest.NewDatabase(t, routeSchema))
 	// Redis up: decisions are made there (on a loaded host one may take
 	// longer than redis_timeout and fall back until the next probe).
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {

@@ -12,8 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 const routeSchema = querySchema + `
@@ -79,7 +78,7 @@ func startRouteServer(t *testing.T, dbURL string) *testServer {
 }
 
 func TestRouteResults(t *testing.T) {
-	ts := startRouteServer(t, embedpg.NewDatabase(t, routeSchema))
+	ts := startRouteServer(t, pgtest.NewDatabase(t, routeSchema))
 	get(t, ts.url+"/items/2").expect(t, 200, `{"id":2,"name":"two","qty":2}`)
 	get(t, ts.url+"/items/99").expect(t, 404, `"code":"not_found"`)
 	get(t, ts.url+"/items/abc").expect(t, 400, `path.id: \"abc\" is not a valid int4`)
@@ -111,7 +110,7 @@ func TestRouteResults(t *testing.T) {
 }
 
 func TestRouteCacheHeadersAndPurge(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t, routeSchema)
+	dbURL := pgtest.NewDatabase(t, routeSchema)
 	ts := startRouteServer(t, dbURL)
 	r1 := get(t, ts.url+"/probe/7")
 	r1.expect(t, 200, `"customer_id":7`, `"run":1`)
@@ -157,7 +156,7 @@ func TestRouteCacheHeadersAndPurge(t *testing.T) {
 }
 
 func TestConcurrentMissesRunOneQuery(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t, routeSchema)
+	dbURL := pgtest.NewDatabase(t, routeSchema)
 	ts := startRouteServer(t, dbURL)
 	const n = 500
 	var wg sync.WaitGroup
@@ -203,7 +202,7 @@ func TestConcurrentMissesRunOneQuery(t *testing.T) {
 }
 
 func TestNotifyInvalidatesOnEveryInstance(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t, routeSchema)
+	dbURL := pgtest.NewDatabase(t, routeSchema)
 	a := startRouteServer(t, dbURL)
 	b := startRouteServer(t, dbURL)
 	for _, ts := range []*testServer{a, b} {
@@ -241,7 +240,7 @@ routes:
     params: [path.id]
 `)
 	cfg.Databases["main"].URL = "postgres://postgres@127.0.0.1:1/x"
-	dbURL := embedpg.NewDatabase(t)
+	dbURL := pgtest.NewDatabase(t)
 	cfg.Databases["main"].URL = configSecret(dbURL)
 	_, err := New(context.Background(), cfg, Options{Logger: discardLogger(), AuditWriter: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "routes broken") || !strings.Contains(err.Error(), "no_such_table") {
@@ -250,7 +249,7 @@ routes:
 }
 
 func TestLargeRouteResultStreamsAndIsNotCached(t *testing.T) {
-	ts := startRouteServer(t, embedpg.NewDatabase(t, routeSchema))
+	ts := startRouteServer(t, pgtest.NewDatabase(t, routeSchema))
 	r := get(t, ts.url+"/big?n=2000")
 	r.expect(t, 200, `{"n":2000,`)
 	if len(r.body) < 400000 || !strings.HasSuffix(r.body, "}]") {
@@ -274,7 +273,7 @@ func TestLargeRouteResultStreamsAndIsNotCached(t *testing.T) {
 }
 
 func TestSmallRouteResultHasContentLength(t *testing.T) {
-	ts := startRouteServer(t, embedpg.NewDatabase(t, routeSchema))
+	ts := startRouteServer(t, pgtest.NewDatabase(t, routeSchema))
 	if r := get(t, ts.url+"/items"); r.header.Get("Content-Length") == "" {
 		t.Fatal("a small result has no Content-Length; the streaming check above would prove nothing")
 	}

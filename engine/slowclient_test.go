@@ -12,9 +12,8 @@ import (
 	"time"
 
 	json "github.com/goccy/go-json"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 	"go.uber.org/goleak"
-
-	"github.com/pgfast/pgfast/embedpg"
 )
 
 // bigSchema is a table whose full scan is several MB of JSON (about 60
@@ -119,7 +118,7 @@ func (s *slowReader) close() {
 // because rows are read at the database's pace and the connection goes
 // back as soon as the result is complete.
 func TestSlowReadersDoNotStarvePool(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t, bigSchema)
+	dbURL := pgtest.NewDatabase(t, bigSchema)
 	// stream_min_rate 0: the slow readers are never cut here, so only the
 	// spool can give the connections back; write_timeout outlasts the test.
 	ts := startServer(t, parseConfig(t, bigRoutes+`
@@ -201,7 +200,7 @@ func TestSlowQueryReaderReleasesConnection(t *testing.T) {
 accounts:
   - {id: wide, api_token: sk_wide, allowed_operations: [SELECT], max_connections: 2, max_rows: 0}
 server: {stream_min_rate: 0, write_timeout: 120s}
-`), embedpg.NewDatabase(t, routeSchema))
+`), pgtest.NewDatabase(t, routeSchema))
 	addr := strings.TrimPrefix(ts.url, "http://")
 	body := `{"query":"SELECT g AS n, repeat('q', 40) AS pad FROM generate_series(1, 100000) g"}`
 	req := fmt.Sprintf("POST /v1/query HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk_wide\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
@@ -237,7 +236,7 @@ server: {stream_min_rate: 0, write_timeout: 120s}
 func TestStreamMinRateCutsSlowClient(t *testing.T) {
 	ts := startServer(t, parseConfig(t, bigRoutes+`
 server: {stream_min_rate: 64KiB, write_timeout: 120s}
-`), embedpg.NewDatabase(t, bigSchema))
+`), pgtest.NewDatabase(t, bigSchema))
 	r := get(t, ts.url+"/big")
 	r.expect(t, 200)
 	var rows []struct{ ID int }
@@ -275,7 +274,7 @@ routes:
     result: many
 server: {stream_min_rate: 64KiB}
 cache: {stream_threshold_bytes: 16KiB}
-`), embedpg.NewDatabase(t, routeSchema))
+`), pgtest.NewDatabase(t, routeSchema))
 	resp, err := testClient.Get(ts.url + "/trickle")
 	if err != nil {
 		t.Fatal(err)

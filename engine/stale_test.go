@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 // TestStaleIfErrorServesLastGoodBody stops the database under a cached
@@ -60,7 +61,7 @@ routes:
 // TestStaleWhileRevalidate serves an expired hot entry at once and
 // refreshes it with one background query.
 func TestStaleWhileRevalidate(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t, routeSchema)
+	dbURL := pgtest.NewDatabase(t, routeSchema)
 	ts := startServer(t, parseConfig(t, `
 routes:
   - name: swr

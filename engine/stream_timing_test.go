@@ -4,10 +4,9 @@ import (
 	"net"
 	"testing"
 
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
-
-	"github.com/pgfast/pgfast/embedpg"
 )
 
 // BenchmarkUncachedRoute measures a `many` route without a cache: a page
@@ -24,7 +23,7 @@ routes:
     params: [{from: query.n, default: 100}]
     result: many
 cache: {stream_threshold_bytes: 1MiB}
-`), embedpg.NewDatabase(b, routeSchema))
+`), pgtest.NewDatabase(b, routeSchema))
 	b.Run("handler/rows100", func(b *testing.B) { benchmarkHandler(b, ts, "/page") })
 	ln := fasthttputil.NewInmemoryListener()
 	defer ln.Close()
@@ -40,7 +39,7 @@ func BenchmarkQueryRows(b *testing.B) {
 	ts := startServer(b, parseConfig(b, `
 accounts:
   - {id: bench, api_token: sk_bench, allowed_operations: [SELECT], max_connections: 4, max_rows: 0}
-`), embedpg.NewDatabase(b, routeSchema))
+`), pgtest.NewDatabase(b, routeSchema))
 	ln := fasthttputil.NewInmemoryListener()
 	defer ln.Close()
 	go ts.e.srv.Serve(ln)

@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 func TestAcquireReleaseDoesNotAllocate(t *testing.T) {
-	p := newPool(t, Options{URL: embedpg.NewDatabase(t), MaxConns: 2})
+	p := newPool(t, Options{URL: pgtest.NewDatabase(t), MaxConns: 2})
 	warm(t, p, 2)
 	ctx := context.Background()
 	n := testing.AllocsPerRun(1000, func() {

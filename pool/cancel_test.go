@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 // activeSleeps counts backends other than the caller's running a pg_sleep.
@@ -17,7 +17,7 @@ const activeSleeps = `SELECT count(*) FROM pg_stat_activity
 func TestCancelledQueryStopsOnTheServer(t *testing.T) {
 	f := func(name string, stop func(ctx context.Context) (context.Context, context.CancelFunc)) {
 		t.Run(name, func(t *testing.T) {
-			dbURL := embedpg.NewDatabase(t)
+			dbURL := pgtest.NewDatabase(t)
 			p := newPool(t, Options{URL: dbURL, MaxConns: 1})
 			c := acquire(t, p)
 			pid := c.PgConn().PID()
@@ -69,7 +69,7 @@ func TestCancelledQueryStopsOnTheServer(t *testing.T) {
 }
 
 func TestStatementTimeoutIs57014(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t)
+	dbURL := pgtest.NewDatabase(t)
 	p := newPool(t, Options{URL: dbURL, StatementTimeout: 100 * time.Millisecond, MaxConns: 1})
 	c := acquire(t, p)
 	defer c.Release()

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 // preparedAfter runs a parameterized query and a batch on one connection,
@@ -43,7 +43,7 @@ func preparedAfter(t *testing.T, p *Pool) int {
 }
 
 func TestDescribeOnlyLeavesNoNamedStatements(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t, "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)")
+	dbURL := pgtest.NewDatabase(t, "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)")
 	if got := preparedAfter(t, newPool(t, Options{URL: dbURL, MaxConns: 1, DescribeOnly: true})); got != 0 {
 		t.Fatalf("DescribeOnly: got %d named prepared statements; want 0", got)
 	}
@@ -54,7 +54,7 @@ func TestDescribeOnlyLeavesNoNamedStatements(t *testing.T) {
 }
 
 func TestAfterConnectRunsOncePerConnection(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t)
+	dbURL := pgtest.NewDatabase(t)
 	calls := 0
 	p := newPool(t, Options{URL: dbURL, MaxConns: 1, AfterConnect: func(ctx context.Context, conn *pgx.Conn) error {
 		calls++

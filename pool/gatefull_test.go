@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 	"go.uber.org/goleak"
 )
 
 func TestFullGateRefusesWithinAcquireTimeout(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t) // starts the shared cluster before the leak baseline
+	dbURL := pgtest.NewDatabase(t) // starts the shared cluster before the leak baseline
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 
 	const timeout = 300 * time.Millisecond
@@ -86,7 +86,7 @@ func TestFullGateRefusesWithinAcquireTimeout(t *testing.T) {
 
 func TestGateLargerThanPoolIsStillBounded(t *testing.T) {
 	const timeout = 300 * time.Millisecond
-	p := newPool(t, Options{URL: embedpg.NewDatabase(t), MaxConns: 1, MaxConcurrentQueries: 2, AcquireTimeout: timeout})
+	p := newPool(t, Options{URL: pgtest.NewDatabase(t), MaxConns: 1, MaxConcurrentQueries: 2, AcquireTimeout: timeout})
 	c := acquire(t, p)
 	defer c.Release()
 	start := time.Now()
@@ -102,7 +102,7 @@ func TestGateLargerThanPoolIsStillBounded(t *testing.T) {
 }
 
 func TestContextEndsWaitBeforeAcquireTimeout(t *testing.T) {
-	p := newPool(t, Options{URL: embedpg.NewDatabase(t), MaxConns: 1, AcquireTimeout: 10 * time.Second})
+	p := newPool(t, Options{URL: pgtest.NewDatabase(t), MaxConns: 1, AcquireTimeout: 10 * time.Second})
 	c := acquire(t, p)
 	defer c.Release()
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -118,7 +118,7 @@ func TestContextEndsWaitBeforeAcquireTimeout(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t)
+	dbURL := pgtest.NewDatabase(t)
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	p, err := New(context.Background(), Options{Name: "main", URL: dbURL, MaxConns: 1, AcquireTimeout: 10 * time.Second})
 	if err != nil {
@@ -175,7 +175,7 @@ func TestClose(t *testing.T) {
 }
 
 func TestDoubleReleasePanics(t *testing.T) {
-	p := newPool(t, Options{URL: embedpg.NewDatabase(t), MaxConns: 1})
+	p := newPool(t, Options{URL: pgtest.NewDatabase(t), MaxConns: 1})
 	c := acquire(t, p)
 	c.Release()
 	defer func() {

@@ -11,10 +11,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
-func TestMain(m *testing.M) { embedpg.RunMain(m) }
+func TestMain(m *testing.M) { pgtest.RunMain(m) }
 
 // newPool builds a pool on opts and closes it when the test ends.
 func newPool(tb testing.TB, opts Options) *Pool {

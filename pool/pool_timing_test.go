@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 // BenchmarkAcquireRelease measures a full Acquire/Release (gate plus
@@ -14,7 +14,7 @@ import (
 // gate smaller than the number of goroutines (callers wait on the timer).
 // The pgxpool sub-benchmark is the baseline without the gate.
 func BenchmarkAcquireRelease(b *testing.B) {
-	dbURL := embedpg.NewDatabase(b)
+	dbURL := pgtest.NewDatabase(b)
 	ctx := context.Background()
 	run := func(b *testing.B, opts Options) {
 		p := newPool(b, opts)
@@ -127,7 +127,7 @@ func warm(tb testing.TB, p *Pool, n int) {
 // reset's round trip runs after Release, so it shows as connection
 // occupancy (throughput), not as the caller's latency.
 func BenchmarkQueryReset(b *testing.B) {
-	dbURL := embedpg.NewDatabase(b)
+	dbURL := pgtest.NewDatabase(b)
 	ctx := context.Background()
 	for _, reset := range []bool{false, true} {
 		name := "reset=off"

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 // readOnlySchema is a table with one row and a function that writes to it
@@ -75,7 +75,7 @@ func tableState(t *testing.T, dbURL string) int64 {
 }
 
 func TestReadOnlyTransactionRefusesWrites(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t, readOnlySchema)
+	dbURL := pgtest.NewDatabase(t, readOnlySchema)
 	p := newPool(t, Options{URL: dbURL, ReadOnly: true})
 	before := tableState(t, dbURL)
 	for _, tr := range writeTricks[:7] { // the single-statement ones
@@ -97,7 +97,7 @@ func TestReadOnlyTransactionRefusesWrites(t *testing.T) {
 // TestReadOnlyAloneCanBeTurnedOff records what read-only mode does NOT
 // guarantee, which is why read-only accounts need an unprivileged role.
 func TestReadOnlyAloneCanBeTurnedOff(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t, readOnlySchema)
+	dbURL := pgtest.NewDatabase(t, readOnlySchema)
 	p := newPool(t, Options{URL: dbURL, ReadOnly: true})
 	for _, i := range []int{7, 8, 9, 10, 11} {
 		if err := writeTricks[i].run(t, p); err != nil {
@@ -110,7 +110,7 @@ func TestReadOnlyAloneCanBeTurnedOff(t *testing.T) {
 }
 
 func TestReadOnlyWithUnprivilegedLoginHolds(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t, readOnlySchema)
+	dbURL := pgtest.NewDatabase(t, readOnlySchema)
 	login := uniqueRole("reader")
 	superExec(t, dbURL, "CREATE ROLE "+login+" LOGIN; GRANT SELECT ON t TO "+login)
 	t.Cleanup(func() { superExec(t, dbURL, "DROP OWNED BY "+login+"; DROP ROLE IF EXISTS "+login) })
@@ -135,7 +135,7 @@ func TestReadOnlyWithUnprivilegedLoginHolds(t *testing.T) {
 // semantics, not a boundary, and that Release keeps the escape from leaking
 // into the next borrower of the connection.
 func TestRoleCanBeLeftButNotForTheNextRequest(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t, readOnlySchema)
+	dbURL := pgtest.NewDatabase(t, readOnlySchema)
 	role := uniqueRole("app_ro")
 	superExec(t, dbURL, "CREATE ROLE "+role+" NOLOGIN; GRANT SELECT ON t TO "+role)
 	t.Cleanup(func() { superExec(t, dbURL, "DROP OWNED BY "+role+"; DROP ROLE IF EXISTS "+role) })
@@ -162,7 +162,7 @@ func TestRoleCanBeLeftButNotForTheNextRequest(t *testing.T) {
 }
 
 func TestReleaseDiscardsChangedSession(t *testing.T) {
-	p := newPool(t, Options{URL: embedpg.NewDatabase(t), ReadOnly: true, MaxConns: 1})
+	p := newPool(t, Options{URL: pgtest.NewDatabase(t), ReadOnly: true, MaxConns: 1})
 	ctx := context.Background()
 	pid := func() uint32 {
 		c := acquire(t, p)
@@ -202,7 +202,7 @@ func TestReleaseDiscardsChangedSession(t *testing.T) {
 // several statements; Exec without arguments falls back to the simple
 // protocol, which accepts them.
 func TestExtendedProtocolCarriesOneStatement(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t, readOnlySchema)
+	dbURL := pgtest.NewDatabase(t, readOnlySchema)
 	p := newPool(t, Options{URL: dbURL})
 	c := acquire(t, p)
 	defer c.Release()

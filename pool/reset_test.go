@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 // sessionProbe reads, in one row, every kind of state a request could
@@ -40,7 +40,7 @@ func probe(t *testing.T, c *Conn) []string {
 // next request on the same backend sees the connection exactly as it was
 // after connect.
 func TestResetSessionLeavesNothing(t *testing.T) {
-	url := embedpg.NewDatabase(t, "CREATE TABLE t (id int); CREATE SEQUENCE s")
+	url := pgtest.NewDatabase(t, "CREATE TABLE t (id int); CREATE SEQUENCE s")
 	role := uniqueRole("reset")
 	superExec(t, url, "CREATE ROLE "+role+" NOLOGIN; GRANT SELECT ON t TO "+role+"; GRANT USAGE ON SEQUENCE s TO "+role)
 	p := newPool(t, Options{URL: url, MaxConns: 1, Role: role, ReadOnly: true,
@@ -105,7 +105,7 @@ func TestResetSessionLeavesNothing(t *testing.T) {
 // TestResetKeepsProtocolStatements: the reset must not empty the engine's
 // statement cache (statements prepared through the protocol).
 func TestResetKeepsProtocolStatements(t *testing.T) {
-	url := embedpg.NewDatabase(t)
+	url := pgtest.NewDatabase(t)
 	p := newPool(t, Options{URL: url, MaxConns: 1, ResetSession: true})
 	c := acquire(t, p)
 	if _, err := c.PgConn().Prepare(context.Background(), "pgfast_kept", "SELECT 1", nil); err != nil {

@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 func TestStartupParametersComeFromTheClient(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t)
+	dbURL := pgtest.NewDatabase(t)
 	p := newPool(t, Options{
 		URL:              dbURL,
 		StatementTimeout: 1500 * time.Millisecond,
@@ -59,7 +59,7 @@ func TestStartupParametersComeFromTheClient(t *testing.T) {
 }
 
 func TestDefaultsLeaveServerSettingsAlone(t *testing.T) {
-	p := newPool(t, Options{URL: embedpg.NewDatabase(t)})
+	p := newPool(t, Options{URL: pgtest.NewDatabase(t)})
 	if got := queryString(t, p, "SELECT source FROM pg_settings WHERE name = 'statement_timeout'"); got != "default" {
 		t.Fatalf("statement_timeout source: got %q; want default (StatementTimeout 0 sends nothing)", got)
 	}
@@ -72,7 +72,7 @@ func TestDefaultsLeaveServerSettingsAlone(t *testing.T) {
 }
 
 func TestRoleIsAStartupParameter(t *testing.T) {
-	dbURL := embedpg.NewDatabase(t)
+	dbURL := pgtest.NewDatabase(t)
 	role := uniqueRole("app_ro")
 	superExec(t, dbURL, "CREATE ROLE "+role+" NOLOGIN")
 	t.Cleanup(func() { superExec(t, dbURL, "DROP ROLE IF EXISTS "+role) })
@@ -107,7 +107,7 @@ func TestBadStartupSettingFailsPing(t *testing.T) {
 			t.Fatalf("got %v; want a ping error mentioning %q", err, want)
 		}
 	}
-	dbURL := embedpg.NewDatabase(t)
+	dbURL := pgtest.NewDatabase(t)
 	f(Options{URL: dbURL, Settings: map[string]string{"work_mem": "lots"}}, "work_mem")
 	f(Options{URL: dbURL, Settings: map[string]string{"no_such_setting": "1"}}, "no_such_setting")
 	f(Options{URL: dbURL, Role: uniqueRole("missing")}, "role")
@@ -115,7 +115,7 @@ func TestBadStartupSettingFailsPing(t *testing.T) {
 }
 
 func TestPingBypassesFullGate(t *testing.T) {
-	p := newPool(t, Options{URL: embedpg.NewDatabase(t), MaxConns: 2, MaxConcurrentQueries: 1})
+	p := newPool(t, Options{URL: pgtest.NewDatabase(t), MaxConns: 2, MaxConcurrentQueries: 1})
 	c := acquire(t, p)
 	defer c.Release()
 	if err := p.Ping(context.Background()); err != nil {

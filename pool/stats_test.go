@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 func TestObserveCountsAndEMA(t *testing.T) {
@@ -72,7 +72,7 @@ func TestBusyRetryAfterFollowsLoad(t *testing.T) {
 }
 
 func TestStatsFromARealPool(t *testing.T) {
-	p := newPool(t, Options{URL: embedpg.NewDatabase(t), Name: "main", MaxConns: 3})
+	p := newPool(t, Options{URL: pgtest.NewDatabase(t), Name: "main", MaxConns: 3})
 	const n = 10
 	for range n {
 		c := acquire(t, p)
@@ -103,7 +103,7 @@ func TestStatsFromARealPool(t *testing.T) {
 }
 
 func TestResetReplacesConnections(t *testing.T) {
-	p := newPool(t, Options{URL: embedpg.NewDatabase(t), MaxConns: 1})
+	p := newPool(t, Options{URL: pgtest.NewDatabase(t), MaxConns: 1})
 	c := acquire(t, p)
 	before := c.PgConn().PID()
 	c.Release()

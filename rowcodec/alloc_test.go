@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 // TestAllocsPerRow proves that encoding a row allocates nothing once the
@@ -15,7 +15,7 @@ import (
 // arrays and composites included) in a zone with daylight saving time, and
 // the demo customer row.
 func TestAllocsPerRow(t *testing.T) {
-	conn := connect(t, embedpg.NewDatabase(t, readTypesSQL(t)))
+	conn := connect(t, pgtest.NewDatabase(t, readTypesSQL(t)))
 	types := NewTypes()
 	all := fetch(t, conn, types, "SELECT * FROM types ORDER BY id")
 	loc, err := time.LoadLocation("America/St_Johns")

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 // fetched is a result captured from a real server: the field descriptions
@@ -56,7 +57,7 @@ func fetch(tb testing.TB, conn *pgconn.PgConn, types *Types, query string) fetch
 // newTypesDatabase creates a database holding testdata/types.sql.
 func newTypesDatabase(tb testing.TB) string {
 	tb.Helper()
-	return embedpg.NewDatabase(tb, readTypesSQL(tb))
+	return pgtest.NewDatabase(tb, readTypesSQL(tb))
 }
 
 // demoRows loads n demo customers (testdata/schema.sql) into a fresh
@@ -67,7 +68,7 @@ func demoRows(tb testing.TB, n int) fetched {
 	if err != nil {
 		tb.Fatalf("cannot read schema.sql: %v", err)
 	}
-	url := embedpg.NewDatabase(tb)
+	url := pgtest.NewDatabase(tb)
 	if _, err := embedpg.LoadDemo(context.Background(), url, schema, n); err != nil {
 		tb.Fatalf("cannot load demo data: %v", err)
 	}

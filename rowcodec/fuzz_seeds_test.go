@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 var writeSeeds = flag.Bool("write-seeds", false, "write the types table's binary values as fuzz seeds under testdata/fuzz")
@@ -19,7 +19,7 @@ var writeSeeds = flag.Bool("write-seeds", false, "write the types table's binary
 // table, as PostgreSQL sends it in binary, is a seed of the fuzzer of its type family
 // (testdata/fuzz/<Name>/<column>-<row>); -write-seeds writes them.
 func TestFuzzSeeds(t *testing.T) {
-	conn := connect(t, embedpg.NewDatabase(t, readTypesSQL(t)))
+	conn := connect(t, pgtest.NewDatabase(t, readTypesSQL(t)))
 	types := NewTypes()
 	all := fetch(t, conn, types, "SELECT * FROM types ORDER BY id")
 	// Anonymous records of built-in types only, for FuzzRecord.

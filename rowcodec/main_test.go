@@ -5,12 +5,11 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 // TestMain stops the package's throwaway PostgreSQL after the tests.
-func TestMain(m *testing.M) { embedpg.RunMain(m) }
+func TestMain(m *testing.M) { pgtest.RunMain(m) }
 
 // connect opens a connection to url, closed when the test ends.
 func connect(tb testing.TB, url string) *pgconn.PgConn {

@@ -13,8 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 // readTypesSQL returns testdata/types.sql, the reference table.
@@ -200,7 +199,7 @@ func shorten(v any) string {
 // TestMatchesRowToJSON is the reference test: every column of the types
 // table, under every session of sessions, equals row_to_json.
 func TestMatchesRowToJSON(t *testing.T) {
-	conn := connect(t, embedpg.NewDatabase(t, readTypesSQL(t)))
+	conn := connect(t, pgtest.NewDatabase(t, readTypesSQL(t)))
 	types := NewTypes()
 	for _, s := range sessions {
 		t.Run(strings.ReplaceAll(s.timeZone, "/", "_")+"_"+s.intervalStyle, func(t *testing.T) {
@@ -215,7 +214,7 @@ func TestMatchesRowToJSON(t *testing.T) {
 // TestMatchesRowToJSONRecords covers anonymous records (keys f1, f2, …),
 // nested ones, and records holding enums and composites.
 func TestMatchesRowToJSONRecords(t *testing.T) {
-	conn := connect(t, embedpg.NewDatabase(t, readTypesSQL(t)))
+	conn := connect(t, pgtest.NewDatabase(t, readTypesSQL(t)))
 	opts := setSession(t, conn, NewTypes(), sessions[2])
 	if err := opts.Types.Load(context.Background(), conn, mustOID(t, conn, "address"), mustOID(t, conn, "_mood")); err != nil {
 		t.Fatalf("cannot load types: %v", err)
@@ -231,7 +230,7 @@ func TestMatchesRowToJSONRecords(t *testing.T) {
 // TestMatchesRowToJSONTextFallback covers types without a binary decoder:
 // requested in text format, they come out as strings, as in row_to_json.
 func TestMatchesRowToJSONTextFallback(t *testing.T) {
-	conn := connect(t, embedpg.NewDatabase(t))
+	conn := connect(t, pgtest.NewDatabase(t))
 	opts := setSession(t, conn, NewTypes(), sessions[0])
 	compareQuery(t, conn, opts, `SELECT point '(1,2.5)' AS p, int4range(1, 10) AS r, 'a b:2'::tsvector AS ts,
 		'<a>x</a>'::xml AS x, 'pg_class'::regclass AS rc, 'int4'::regtype AS rt, '(0,1)'::tid AS tid,
@@ -243,7 +242,7 @@ func TestMatchesRowToJSONTextFallback(t *testing.T) {
 // type, json and jsonb stay JSON, the rest become strings, as in
 // row_to_json.
 func TestMatchesRowToJSONTextFormat(t *testing.T) {
-	conn := connect(t, embedpg.NewDatabase(t, readTypesSQL(t)))
+	conn := connect(t, pgtest.NewDatabase(t, readTypesSQL(t)))
 	opts := setSession(t, conn, NewTypes(), sessions[1])
 	compareQueryFormats(t, conn, opts, `SELECT id, c_int2, c_int4, c_int8, c_oid, c_float4, c_float8, c_numeric,
 		c_numeric_neg, c_bool, c_text, c_varchar, c_bpchar, c_name, c_char, c_json, c_jsonb, c_uuid, c_bytea,

@@ -3,7 +3,7 @@ package rowcodec
 import (
 	"testing"
 
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 // TestTruncatedValues cuts every value of the types table, as PostgreSQL
@@ -12,7 +12,7 @@ import (
 // wire format has a fixed size or a structure (all but text-like ones) a
 // cut value must be an error.
 func TestTruncatedValues(t *testing.T) {
-	conn := connect(t, embedpg.NewDatabase(t, readTypesSQL(t)))
+	conn := connect(t, pgtest.NewDatabase(t, readTypesSQL(t)))
 	types := NewTypes()
 	all := fetch(t, conn, types, "SELECT * FROM types ORDER BY id")
 	plan, err := NewPlan(all.fields, Options{Types: types})

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 var update = flag.Bool("update", false, "rewrite types_builtin_table.go from the test server's pg_type")
@@ -28,7 +28,7 @@ ORDER BY t.oid`
 // TestBuiltinTypes checks the built-in type table against the server's
 // pg_type (and rewrites it with -update).
 func TestBuiltinTypes(t *testing.T) {
-	conn := connect(t, embedpg.NewDatabase(t))
+	conn := connect(t, pgtest.NewDatabase(t))
 	res := conn.ExecParams(context.Background(), builtinQuery, nil, nil, nil, nil).Read()
 	if res.Err != nil {
 		t.Fatalf("cannot list built-in types: %v", res.Err)

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 func TestTypesBuiltins(t *testing.T) {
@@ -82,7 +82,7 @@ func TestTypesConcurrent(t *testing.T) {
 }
 
 func TestTypesLoad(t *testing.T) {
-	conn := connect(t, embedpg.NewDatabase(t, readTypesSQL(t)))
+	conn := connect(t, pgtest.NewDatabase(t, readTypesSQL(t)))
 	types := NewTypes()
 	ctx := context.Background()
 	address, pair := mustOID(t, conn, "address"), mustOID(t, conn, "pair")

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 // The differential test puts the classifier against PostgreSQL itself.
@@ -57,7 +57,7 @@ type diffRunner struct {
 
 func newDiffRunner(tb testing.TB) *diffRunner {
 	tb.Helper()
-	super := embedpg.NewDatabase(tb, diffSetup...)
+	super := pgtest.NewDatabase(tb, diffSetup...)
 	role := fmt.Sprintf("sqlclass_ro_%d_%d", time.Now().UnixNano()%1e9, diffRoleSeq.Add(1))
 	superExec(tb, super, fmt.Sprintf(`CREATE ROLE %[1]s LOGIN;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO %[1]s;

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 func TestRestrictedReason(t *testing.T) {
@@ -97,7 +97,7 @@ func TestRestrictedCoversVolatileFunctions(t *testing.T) {
 		t.Skip("needs PostgreSQL")
 	}
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, embedpg.NewDatabase(t))
+	conn, err := pgx.Connect(ctx, pgtest.NewDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}

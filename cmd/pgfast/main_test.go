@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pgfast/pgfast/embedpg"
+	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
-func TestMain(m *testing.M) { embedpg.RunMain(m) }
+func TestMain(m *testing.M) { pgtest.RunMain(m) }
 
 // buildBinary compiles pgfast once for the package's tests.
 var buildBinary = sync.OnceValues(func() (string, error) {
@@ -68,7 +68,7 @@ func TestCheckNamesUnknownKey(t *testing.T) {
 }
 
 func TestCheckCompilesRoutesAgainstTheDatabase(t *testing.T) {
-	url := embedpg.NewDatabase(t, "CREATE TABLE t (id int)")
+	url := pgtest.NewDatabase(t, "CREATE TABLE t (id int)")
 	cfg := writeFile(t, "routes.yaml", fmt.Sprintf(`
 databases: {main: {url: %q}}
 routes:
@@ -125,7 +125,7 @@ func serveProcess(t *testing.T, args ...string) (cmd *exec.Cmd, url, admin strin
 }
 
 func TestSIGTERMFinishesInFlightRequests(t *testing.T) {
-	url := embedpg.NewDatabase(t)
+	url := pgtest.NewDatabase(t)
 	cfg := writeFile(t, "slow.yaml", fmt.Sprintf(`
 databases: {main: {url: %q, max_conns: 40, acquire_timeout: 20s}}
 routes:
@@ -195,7 +195,7 @@ routes:
 }
 
 func TestConfigFileChangeReloads(t *testing.T) {
-	url := embedpg.NewDatabase(t, "CREATE TABLE t (id int); INSERT INTO t VALUES (1)")
+	url := pgtest.NewDatabase(t, "CREATE TABLE t (id int); INSERT INTO t VALUES (1)")
 	route := func(name string) string {
 		return fmt.Sprintf("  - name: %s\n    path: /%s/{id}\n    sql: SELECT id FROM t WHERE id = $1\n    params: [path.id]\n", name, name)
 	}

@@ -1,4 +1,7 @@
-package embedpg
+// Package pgtest gives a test binary one throwaway PostgreSQL cluster and
+// an empty database per test. It lives apart from embedpg so that the
+// pgfast binary never links package testing.
+package pgtest
 
 import (
 	"context"
@@ -8,24 +11,24 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/pgfast/pgfast/embedpg"
 )
 
 // One throwaway cluster per test binary (that is, per package): starting a
 // cluster costs about a second, a database inside it a few milliseconds.
 var shared struct {
 	once    sync.Once
-	cluster *Cluster
+	cluster *embedpg.Cluster
 	err     error
 	dbs     atomic.Int64
 }
 
 // Shared returns the test binary's throwaway cluster, starting it on first
 // use. The package's TestMain must call RunMain so the cluster is stopped.
-func Shared(tb testing.TB) *Cluster {
+func Shared(tb testing.TB) *embedpg.Cluster {
 	tb.Helper()
 	shared.once.Do(func() {
-		shared.cluster, shared.err = Start(context.Background(), Options{})
+		shared.cluster, shared.err = embedpg.Start(context.Background(), embedpg.Options{})
 	})
 	if shared.err != nil {
 		tb.Fatalf("cannot start test PostgreSQL: %v", shared.err)
@@ -36,7 +39,7 @@ func Shared(tb testing.TB) *Cluster {
 // RunMain runs the package's tests and then stops the shared cluster, if one
 // was started, whatever the tests' outcome:
 //
-//	func TestMain(m *testing.M) { embedpg.RunMain(m) }
+//	func TestMain(m *testing.M) { pgtest.RunMain(m) }
 //
 // If the test binary dies before that, the server gets a parent-death signal.
 func RunMain(m *testing.M) {
@@ -57,29 +60,16 @@ func NewDatabase(tb testing.TB, sql ...string) string {
 	c := Shared(tb)
 	name := fmt.Sprintf("t%d_%d", os.Getpid(), shared.dbs.Add(1))
 	ctx := context.Background()
-	if err := c.exec(ctx, "postgres", "CREATE DATABASE "+name); err != nil {
+	if err := c.Exec(ctx, "postgres", "CREATE DATABASE "+name); err != nil {
 		tb.Fatalf("cannot create test database: %v", err)
 	}
 	tb.Cleanup(func() {
-		_ = c.exec(context.Background(), "postgres", "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		_ = c.Exec(context.Background(), "postgres", "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	})
 	for _, s := range sql {
-		if err := c.exec(ctx, name, s); err != nil {
+		if err := c.Exec(ctx, name, s); err != nil {
 			tb.Fatalf("cannot prepare test database: %v", err)
 		}
 	}
 	return c.URLFor(name)
-}
-
-// exec runs sql (possibly several statements) in database db.
-func (c *Cluster) exec(ctx context.Context, db, sql string) error {
-	conn, err := pgconn.Connect(ctx, c.urlFor(db))
-	if err != nil {
-		return fmt.Errorf("cannot connect to %s: %w", db, err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql).ReadAll(); err != nil {
-		return fmt.Errorf("cannot run SQL in %s: %w", db, err)
-	}
-	return nil
 }
