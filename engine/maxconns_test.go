@@ -89,6 +89,9 @@ func TestMaxConnsAnswersJSON503(t *testing.T) {
 	if n := ts.e.streamCounters.connsOver.Load(); n != 1 {
 		t.Fatalf("got %d refused connections counted; want 1", n)
 	}
+	if n := ts.e.Stats().Streams.ConnsRejected; n != 1 {
+		t.Fatalf("/admin/stats streams.conns_rejected: got %d; want 1", n)
+	}
 
 	// A place frees up when a connection closes.
 	c1.Close()

@@ -18,6 +18,20 @@ type Stats struct {
 	// Accounts are the raw-query accounts by id: their own pools and the
 	// weak-role warnings found at start or on the last reload.
 	Accounts map[string]AccountStats `json:"accounts"`
+	// Streams are the response-memory and slow-client figures.
+	Streams StreamStats `json:"streams"`
+}
+
+// StreamStats is the spool, budget and connection-limit part of Stats.
+type StreamStats struct {
+	SlowClientsCut    uint64 `json:"slow_clients_cut"`
+	Spills            uint64 `json:"spills"`
+	SpillBytes        int64  `json:"spill_bytes"`
+	InflightBytes     int64  `json:"inflight_bytes"`
+	InflightPeakBytes int64  `json:"inflight_peak_bytes"`
+	InflightRejected  uint64 `json:"inflight_rejected"`
+	ConnsOpen         int64  `json:"conns_open"`
+	ConnsRejected     uint64 `json:"conns_rejected"`
 }
 
 // AccountStats is one account's entry in Stats.
@@ -36,6 +50,11 @@ func (e *Engine) Stats() Stats {
 	for name, db := range st.dbs {
 		s.Pools[name] = db.pool.Stats()
 	}
+	sc := &e.streamCounters
+	used, peak := e.InflightBytes()
+	s.Streams = StreamStats{SlowClientsCut: sc.cut.Load(), Spills: sc.spilled.Load(), SpillBytes: e.spilled.used.Load(),
+		InflightBytes: used, InflightPeakBytes: peak, InflightRejected: sc.rejected.Load(),
+		ConnsOpen: int64(e.conns.Load()), ConnsRejected: sc.connsOver.Load()}
 	s.Accounts = make(map[string]AccountStats, len(st.accounts))
 	for _, acc := range st.accounts {
 		s.Accounts[acc.cfg.ID] = AccountStats{Pool: acc.pool.Stats(), Warnings: append([]string{}, acc.warnings...)}
