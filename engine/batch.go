@@ -69,7 +69,7 @@ func (e *Engine) serveBatch(r *request) error {
 	errs := make([]error, n)
 	sqls := make([]string, n)
 	for i, q := range b.Queries {
-		if _, err := checkStatement(acc, q.Query); err != nil {
+		if err := checkStatement(acc, q.Query); err != nil {
 			if b.Transaction {
 				e.auditQuery(acc, q.Query, q.Params, 0, 0, err)
 				return withIndex(err, i)

@@ -13,9 +13,9 @@ import (
 // perform allowed to the account, and no function that needs ALL (DESIGN
 // §4). sqlclass classifies with PostgreSQL's own grammar; the account's
 // session (read-only transactions, its role) is the second wall.
-func checkStatement(acc *account, sql string) (*sqlclass.Statement, error) {
+func checkStatement(acc *account, sql string) error {
 	if i := strings.IndexByte(sql, 0); i >= 0 {
-		return nil, errBadRequest(fmt.Sprintf("query holds a NUL byte at offset %d; SQL text cannot hold one", i))
+		return errBadRequest(fmt.Sprintf("query holds a NUL byte at offset %d; SQL text cannot hold one", i))
 	}
 	st, err := sqlclass.Classify(sql)
 	if err != nil {
@@ -23,17 +23,17 @@ func checkStatement(acc *account, sql string) (*sqlclass.Statement, error) {
 		if errors.As(err, &se) {
 			// PostgreSQL's own parser said it: the same message, SQLSTATE
 			// and position the server would give, without a round trip.
-			return nil, &Error{Status: 400, Code: codeBadRequest, Message: se.Message, SQLState: "42601", Position: int32(se.Position)}
+			return &Error{Status: 400, Code: codeBadRequest, Message: se.Message, SQLState: "42601", Position: int32(se.Position)}
 		}
-		return nil, errBadRequest("cannot parse query: " + err.Error())
+		return errBadRequest("cannot parse query: " + err.Error())
 	}
 	switch {
 	case st.Statements == 0:
-		return st, errBadRequest("query is empty")
+		return errBadRequest("query is empty")
 	case st.Statements > 1:
-		return st, errBadRequest(fmt.Sprintf("query holds %d statements; send one statement per query (use /v1/batch for several)", st.Statements))
+		return errBadRequest(fmt.Sprintf("query holds %d statements; send one statement per query (use /v1/batch for several)", st.Statements))
 	}
-	return st, acc.permits(st)
+	return acc.permits(st)
 }
 
 // permits reports, as a 403 naming it, the first operation or function of

@@ -55,7 +55,7 @@ func (e *Engine) serveQuery(r *request) error {
 	if err := checkRequestShape(acc, q.Database, q.Format); err != nil {
 		return err
 	}
-	if _, err := checkStatement(acc, q.Query); err != nil {
+	if err := checkStatement(acc, q.Query); err != nil {
 		e.auditQuery(acc, q.Query, q.Params, 0, 0, err)
 		return err
 	}
