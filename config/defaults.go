@@ -1,6 +1,9 @@
 package config
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // withDefaults fills what depends on other fields or on the whole file, once the file, env and
 // flags are applied: the embedded main database, account databases, inherited limits and
@@ -121,4 +124,75 @@ func (c *Config) statementTimeout(name string) Duration {
 func (c *Config) Embedded() bool {
 	db := c.Databases[MainDatabase]
 	return db != nil && db.URL == ""
+}
+
+// Default returns the configuration pgfast runs with when given none: every default filled,
+// and the "main" database served by the embedded PostgreSQL.
+func Default() *Config {
+	c := base()
+	c.withDefaults()
+	return c
+}
+
+// base returns the top-level defaults a file is decoded over, without databases.
+func base() *Config {
+	return &Config{
+		Server: Server{
+			Addr:                     "127.0.0.1:8580",
+			AdminAddr:                "127.0.0.1:8581",
+			ReadTimeout:              Duration(10 * time.Second),
+			WriteTimeout:             Duration(10 * time.Second),
+			IdleTimeout:              Duration(60 * time.Second),
+			ShutdownTimeout:          Duration(30 * time.Second),
+			MaxBodyBytes:             1 * MiB,
+			MaxHeaderBytes:           8 * KiB,
+			MaxConns:                 10000,
+			StreamMinRate:            64 * KiB,
+			MaxInflightResponseBytes: 256 * MiB,
+			MaxSpillBytes:            1 * GiB,
+			CORS: CORS{
+				AllowedMethods: []string{"GET", "POST"},
+				AllowedHeaders: []string{"Authorization", "Content-Type"},
+				MaxAge:         Duration(10 * time.Minute),
+			},
+			Compression: Compression{Enabled: true, MinBytes: 1024, GzipLevel: 6, BrotliLevel: 5},
+		},
+		Cache:  Cache{MaxBytes: 256 * MiB, StreamThresholdBytes: 1 * MiB},
+		Limits: Limits{Key: KeyIP, Algorithm: AlgoGCRA, RedisTimeout: Duration(5 * time.Millisecond)},
+		Auth: Auth{JWT: JWT{
+			JWKSRefresh: Duration(5 * time.Minute),
+			Leeway:      Duration(30 * time.Second),
+			Require:     []string{"exp"},
+		}},
+		Log:     Log{Level: "info", Format: "json"},
+		DataDir: "./.pgfast",
+	}
+}
+
+// NewDatabase returns a Database with every default set and the given url.
+func NewDatabase(url string) *Database {
+	d := &Database{URL: Secret(url)}
+	d.setDefaults()
+	return d
+}
+
+func (d *Database) setDefaults() {
+	*d = Database{
+		URL:              d.URL,
+		MaxConns:         20,
+		AcquireTimeout:   Duration(time.Second),
+		StatementTimeout: Duration(30 * time.Second),
+		ConnectTimeout:   Duration(5 * time.Second),
+		SlowQuery:        Duration(500 * time.Millisecond),
+		ApplicationName:  "pgfast",
+		StatementCache:   StatementCachePrepare,
+	}
+}
+
+func (a *Account) setDefaults() {
+	*a = Account{MaxConnections: 10, AllowedOperations: []string{OpSelect}, MaxRows: 10000}
+}
+
+func (r *Route) setDefaults() {
+	*r = Route{Method: "GET", Result: ResultOne, Auth: AuthNone, Database: MainDatabase}
 }

@@ -4,13 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/netip"
 	"net/url"
 	"reflect"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -71,87 +69,6 @@ func (v *validator) negatives() {
 			}
 		}
 	})
-}
-
-func (v *validator) server() {
-	s := &v.c.Server
-	v.addr("server.addr", s.Addr)
-	if s.AdminAddr != "" && s.AdminAddr != "off" {
-		v.addr("server.admin_addr", s.AdminAddr)
-		// Port 0 asks the system for a free port, so equal ":0" addresses
-		// still end up on different ports.
-		if sameListener(s.AdminAddr, s.Addr) {
-			v.fail("server.admin_addr", "must differ from server.addr, got %q and %q", s.AdminAddr, s.Addr)
-		}
-	}
-	if s.ShutdownTimeout <= 0 {
-		v.fail("server.shutdown_timeout", "must be > 0, got %s", s.ShutdownTimeout)
-	}
-	if s.MaxBodyBytes <= 0 {
-		v.fail("server.max_body_bytes", "must be > 0, got %s", s.MaxBodyBytes)
-	}
-	if s.StreamMinRate < 0 {
-		v.fail("server.stream_min_rate", "must be >= 0, got %s", s.StreamMinRate)
-	}
-	if s.MaxInflightResponseBytes < MiB {
-		v.fail("server.max_inflight_response_bytes", "must be at least 1MiB, got %s", s.MaxInflightResponseBytes)
-	}
-	if s.MaxSpillBytes < 0 {
-		v.fail("server.max_spill_bytes", "must be >= 0, got %s", s.MaxSpillBytes)
-	}
-	if s.MaxHeaderBytes < KiB {
-		v.fail("server.max_header_bytes", "must be at least 1KiB, got %s", s.MaxHeaderBytes)
-	}
-	if s.MaxConns <= 0 {
-		v.fail("server.max_conns", "must be > 0, got %d", s.MaxConns)
-	}
-	for i, o := range s.CORS.AllowedOrigins {
-		p := indexPath("server.cors.allowed_origins", i)
-		if o == "*" {
-			if s.CORS.AllowCredentials {
-				v.fail(p, "\"*\" cannot be combined with allow_credentials: true (browsers refuse it); list the origins")
-			}
-			continue
-		}
-		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
-			v.fail(p, "must be \"*\" or scheme://host[:port], got %q", o)
-		}
-	}
-	for i, m := range s.CORS.AllowedMethods {
-		if !isToken(m) {
-			v.fail(indexPath("server.cors.allowed_methods", i), "must be an HTTP method, got %q", m)
-		}
-	}
-	for _, f := range []struct {
-		path string
-		list []string
-	}{{"server.cors.allowed_headers", s.CORS.AllowedHeaders}, {"server.cors.expose_headers", s.CORS.ExposeHeaders}} {
-		for i, h := range f.list {
-			if !isToken(h) {
-				v.fail(indexPath(f.path, i), "must be a header name, got %q", h)
-			}
-		}
-	}
-	if l := s.Compression.GzipLevel; l < 1 || l > 9 {
-		v.fail("server.compression.gzip_level", "must be 1 to 9, got %d", l)
-	}
-	if l := s.Compression.BrotliLevel; l < 0 || l > 11 {
-		v.fail("server.compression.brotli_level", "must be 0 to 11, got %d", l)
-	}
-	if (s.TLS.CertFile == "") != (s.TLS.KeyFile == "") {
-		v.fail("server.tls", "set both cert_file and key_file, or neither")
-	}
-}
-
-// addr checks a host:port listen address.
-func (v *validator) addr(path, s string) {
-	_, port, err := net.SplitHostPort(s)
-	if err == nil {
-		_, err = strconv.ParseUint(port, 10, 16)
-	}
-	if err != nil {
-		v.fail(path, "must be host:port such as \":8580\", got %q", s)
-	}
 }
 
 func (v *validator) databases() {
@@ -329,158 +246,6 @@ var (
 // builtinPaths are served by pgfast itself; a route cannot take them.
 var builtinPaths = []string{"/ping", "/health", "/ready", "/v1/query", "/v1/batch", "/v1/account"}
 
-func (v *validator) routes() {
-	names := make(map[string]int)
-	shapes := make(map[string]int)
-	for i := range v.c.Routes {
-		r := &v.c.Routes[i]
-		p := indexPath("routes", i)
-		switch prev, dup := names[r.Name]; {
-		case r.Name == "":
-			v.fail(p+".name", "required")
-		case !routeNameRe.MatchString(r.Name):
-			v.fail(p+".name", "may hold a-z, 0-9, _ and - only, got %q", r.Name)
-		case dup:
-			v.fail(p+".name", "duplicate route name %q (also routes[%d])", r.Name, prev)
-		default:
-			names[r.Name] = i
-		}
-		v.enum(p+".method", r.Method, "GET", "POST", "PUT", "PATCH", "DELETE")
-		pathParams, shape, ok := v.routePath(p+".path", r.Path)
-		if ok {
-			key := r.Method + " " + shape
-			if prev, dup := shapes[key]; dup {
-				v.fail(p+".path", "%s %s is also routes[%d] (%s)", r.Method, r.Path, prev, v.c.Routes[prev].Name)
-			} else {
-				shapes[key] = i
-			}
-		}
-		if strings.TrimSpace(r.SQL) == "" {
-			v.fail(p+".sql", "required")
-		}
-		v.enum(p+".result", r.Result, ResultOne, ResultMany, ResultValue)
-		if v.enum(p+".auth", r.Auth, AuthNone, AuthToken, AuthJWT) {
-			switch {
-			case r.Auth == AuthJWT && !v.c.Auth.JWT.Enabled():
-				v.fail(p+".auth", "jwt needs auth.jwt (a secret, public_keys or jwks_url)")
-			case r.Auth == AuthToken && len(v.c.Accounts) == 0:
-				v.fail(p+".auth", "token needs at least one account")
-			}
-		}
-		keys := v.routeParams(p, r, pathParams)
-		for j, k := range r.CacheKey {
-			if !keys[k] {
-				v.fail(indexPath(p+".cache_key", j), "%q is not one of the route's params", k)
-			}
-		}
-		for j, t := range r.InvalidateOn {
-			if !tableRe.MatchString(t) {
-				v.fail(indexPath(p+".invalidate_on", j), "must be a table name such as customer or public.customer, got %q", t)
-			}
-		}
-		if r.RateLimit != nil {
-			v.rateLimit(p+".rate_limit", *r.RateLimit)
-		}
-		v.settings(p+".settings", r.Settings)
-		v.dbRef(p+".database", r.Database)
-	}
-}
-
-// routePath checks a route path and returns its {param} names and its shape (params blanked)
-// for conflict checks; ok is false when the path is unusable.
-func (v *validator) routePath(path, s string) (params map[string]bool, shape string, ok bool) {
-	if !strings.HasPrefix(s, "/") {
-		v.fail(path, "must start with /, got %q", s)
-		return nil, "", false
-	}
-	if slices.Contains(builtinPaths, s) {
-		v.fail(path, "%s is served by pgfast itself", s)
-		return nil, "", false
-	}
-	params = make(map[string]bool)
-	ok = true
-	segs := strings.Split(s[1:], "/")
-	for i, seg := range segs {
-		switch {
-		case s == "/":
-		case seg == "":
-			v.fail(path, "has an empty segment: %q", s)
-			ok = false
-		case strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}"):
-			name := seg[1 : len(seg)-1]
-			switch {
-			case !identRe.MatchString(name):
-				v.fail(path, "param segment %q: want {name} with letters, digits and _", seg)
-				ok = false
-			case params[name]:
-				v.fail(path, "param {%s} appears twice in %q", name, s)
-				ok = false
-			default:
-				params[name] = true
-			}
-			segs[i] = "{}"
-		case strings.ContainsAny(seg, "{}?# \t%"):
-			v.fail(path, "segment %q: a param is a whole segment such as {id}, and ?, #, %% and spaces are not allowed", seg)
-			ok = false
-		}
-	}
-	return params, "/" + strings.Join(segs, "/"), ok
-}
-
-// routeParams checks a route's params against its path and auth and returns their keys.
-func (v *validator) routeParams(p string, r *Route, pathParams map[string]bool) map[string]bool {
-	keys := make(map[string]bool, len(r.Params))
-	used := make(map[string]bool)
-	for j, prm := range r.Params {
-		pp := indexPath(p+".params", j)
-		if !isParamSource(prm.Source) {
-			v.fail(pp, "unknown source %q in %q (want path, query, header, jwt or body)", prm.Source, prm.Key())
-			continue
-		}
-		if prm.Name == "" {
-			v.fail(pp, "%q needs a name after the dot", prm.Key())
-			continue
-		}
-		keys[prm.Key()] = true
-		switch prm.Source {
-		case SourcePath:
-			used[prm.Name] = true
-			if pathParams != nil && !pathParams[prm.Name] {
-				v.fail(pp, "%s: the path %q has no {%s} segment", prm.Key(), r.Path, prm.Name)
-			}
-		case SourceJWT:
-			if r.Auth != AuthJWT {
-				v.fail(pp, "%s: jwt params need auth: jwt on the route", prm.Key())
-			}
-		case SourceHeader:
-			if !isToken(prm.Name) {
-				v.fail(pp, "%q: not a header name", prm.Key())
-			}
-		case SourceBody:
-			if r.Method == "GET" {
-				v.fail(pp, "%s: body params need a method with a body (POST, PUT, PATCH or DELETE)", prm.Key())
-			}
-		}
-		if prm.Default != nil && prm.Required {
-			v.fail(pp, "%s: required and default exclude each other", prm.Key())
-		}
-		if prm.Max != nil && *prm.Max < 0 {
-			v.fail(pp+".max", "must be >= 0, got %d", *prm.Max)
-		}
-	}
-	names := make([]string, 0, len(pathParams))
-	for name := range pathParams {
-		if !used[name] {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		v.fail(p+".path", "{%s} is not used by any param (add path.%s to params)", name, name)
-	}
-	return keys
-}
-
 func (v *validator) settings(path string, s Settings) {
 	names := make([]string, 0, len(s))
 	for name := range s {
@@ -604,18 +369,4 @@ func isToken(s string) bool {
 		}
 	}
 	return true
-}
-
-// sameListener reports whether two host:port addresses would bind the same
-// port on a shared interface: equal ports where the hosts are equal or one
-// of them is every interface. Port 0 asks the system for a free port, so
-// two ":0" addresses still end up on different ports.
-func sameListener(a, b string) bool {
-	ha, pa, errA := net.SplitHostPort(a)
-	hb, pb, errB := net.SplitHostPort(b)
-	if errA != nil || errB != nil || pa != pb || pa == "0" {
-		return false
-	}
-	any := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
-	return ha == hb || any(ha) || any(hb)
 }

@@ -1,0 +1,158 @@
+package config
+
+import (
+	"slices"
+	"strings"
+)
+
+func (v *validator) routes() {
+	names := make(map[string]int)
+	shapes := make(map[string]int)
+	for i := range v.c.Routes {
+		r := &v.c.Routes[i]
+		p := indexPath("routes", i)
+		switch prev, dup := names[r.Name]; {
+		case r.Name == "":
+			v.fail(p+".name", "required")
+		case !routeNameRe.MatchString(r.Name):
+			v.fail(p+".name", "may hold a-z, 0-9, _ and - only, got %q", r.Name)
+		case dup:
+			v.fail(p+".name", "duplicate route name %q (also routes[%d])", r.Name, prev)
+		default:
+			names[r.Name] = i
+		}
+		v.enum(p+".method", r.Method, "GET", "POST", "PUT", "PATCH", "DELETE")
+		pathParams, shape, ok := v.routePath(p+".path", r.Path)
+		if ok {
+			key := r.Method + " " + shape
+			if prev, dup := shapes[key]; dup {
+				v.fail(p+".path", "%s %s is also routes[%d] (%s)", r.Method, r.Path, prev, v.c.Routes[prev].Name)
+			} else {
+				shapes[key] = i
+			}
+		}
+		if strings.TrimSpace(r.SQL) == "" {
+			v.fail(p+".sql", "required")
+		}
+		v.enum(p+".result", r.Result, ResultOne, ResultMany, ResultValue)
+		if v.enum(p+".auth", r.Auth, AuthNone, AuthToken, AuthJWT) {
+			switch {
+			case r.Auth == AuthJWT && !v.c.Auth.JWT.Enabled():
+				v.fail(p+".auth", "jwt needs auth.jwt (a secret, public_keys or jwks_url)")
+			case r.Auth == AuthToken && len(v.c.Accounts) == 0:
+				v.fail(p+".auth", "token needs at least one account")
+			}
+		}
+		keys := v.routeParams(p, r, pathParams)
+		for j, k := range r.CacheKey {
+			if !keys[k] {
+				v.fail(indexPath(p+".cache_key", j), "%q is not one of the route's params", k)
+			}
+		}
+		for j, t := range r.InvalidateOn {
+			if !tableRe.MatchString(t) {
+				v.fail(indexPath(p+".invalidate_on", j), "must be a table name such as customer or public.customer, got %q", t)
+			}
+		}
+		if r.RateLimit != nil {
+			v.rateLimit(p+".rate_limit", *r.RateLimit)
+		}
+		v.settings(p+".settings", r.Settings)
+		v.dbRef(p+".database", r.Database)
+	}
+}
+
+// routePath checks a route path and returns its {param} names and its shape (params blanked)
+// for conflict checks; ok is false when the path is unusable.
+func (v *validator) routePath(path, s string) (params map[string]bool, shape string, ok bool) {
+	if !strings.HasPrefix(s, "/") {
+		v.fail(path, "must start with /, got %q", s)
+		return nil, "", false
+	}
+	if slices.Contains(builtinPaths, s) {
+		v.fail(path, "%s is served by pgfast itself", s)
+		return nil, "", false
+	}
+	params = make(map[string]bool)
+	ok = true
+	segs := strings.Split(s[1:], "/")
+	for i, seg := range segs {
+		switch {
+		case s == "/":
+		case seg == "":
+			v.fail(path, "has an empty segment: %q", s)
+			ok = false
+		case strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}"):
+			name := seg[1 : len(seg)-1]
+			switch {
+			case !identRe.MatchString(name):
+				v.fail(path, "param segment %q: want {name} with letters, digits and _", seg)
+				ok = false
+			case params[name]:
+				v.fail(path, "param {%s} appears twice in %q", name, s)
+				ok = false
+			default:
+				params[name] = true
+			}
+			segs[i] = "{}"
+		case strings.ContainsAny(seg, "{}?# \t%"):
+			v.fail(path, "segment %q: a param is a whole segment such as {id}, and ?, #, %% and spaces are not allowed", seg)
+			ok = false
+		}
+	}
+	return params, "/" + strings.Join(segs, "/"), ok
+}
+
+// routeParams checks a route's params against its path and auth and returns their keys.
+func (v *validator) routeParams(p string, r *Route, pathParams map[string]bool) map[string]bool {
+	keys := make(map[string]bool, len(r.Params))
+	used := make(map[string]bool)
+	for j, prm := range r.Params {
+		pp := indexPath(p+".params", j)
+		if !isParamSource(prm.Source) {
+			v.fail(pp, "unknown source %q in %q (want path, query, header, jwt or body)", prm.Source, prm.Key())
+			continue
+		}
+		if prm.Name == "" {
+			v.fail(pp, "%q needs a name after the dot", prm.Key())
+			continue
+		}
+		keys[prm.Key()] = true
+		switch prm.Source {
+		case SourcePath:
+			used[prm.Name] = true
+			if pathParams != nil && !pathParams[prm.Name] {
+				v.fail(pp, "%s: the path %q has no {%s} segment", prm.Key(), r.Path, prm.Name)
+			}
+		case SourceJWT:
+			if r.Auth != AuthJWT {
+				v.fail(pp, "%s: jwt params need auth: jwt on the route", prm.Key())
+			}
+		case SourceHeader:
+			if !isToken(prm.Name) {
+				v.fail(pp, "%q: not a header name", prm.Key())
+			}
+		case SourceBody:
+			if r.Method == "GET" {
+				v.fail(pp, "%s: body params need a method with a body (POST, PUT, PATCH or DELETE)", prm.Key())
+			}
+		}
+		if prm.Default != nil && prm.Required {
+			v.fail(pp, "%s: required and default exclude each other", prm.Key())
+		}
+		if prm.Max != nil && *prm.Max < 0 {
+			v.fail(pp+".max", "must be >= 0, got %d", *prm.Max)
+		}
+	}
+	names := make([]string, 0, len(pathParams))
+	for name := range pathParams {
+		if !used[name] {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		v.fail(p+".path", "{%s} is not used by any param (add path.%s to params)", name, name)
+	}
+	return keys
+}
