@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -62,7 +63,9 @@ func (r *runner) peak(ctx context.Context) (peak, pool Result) {
 		peak.Extra[MetricP50], peak.Extra[extraP99] = p50, p99
 	}
 	pool = Result{Scenario: ScenarioPool, Metrics: map[string]float64{}, Extra: map[string]float64{}, Seconds: out.elapsed.Seconds()}
-	if err := firstErr(errBefore, errAfter); err != nil {
+	// The first error only: the same unreachable listener would
+	// otherwise be reported twice in one line of notes.
+	if err := cmp.Or(errBefore, errAfter); err != nil {
 		pool.Failure = err.Error()
 		return peak, pool
 	}
@@ -107,7 +110,7 @@ func (r *runner) cached(ctx context.Context) Result {
 		return res
 	}
 	res.Metrics[MetricReqPerSec] = perSecond(float64(out.ok), out.elapsed)
-	if err := firstErr(errBefore, errAfter); err != nil {
+	if err := cmp.Or(errBefore, errAfter); err != nil { // the first error only, as for pool
 		res.Failure = "no hit rate: " + err.Error()
 		return res
 	}
@@ -201,15 +204,4 @@ func (r *runner) cachedRouteNote(ctx context.Context) string {
 		return "the select route answers Cache-Control: " + cc + ", so select and peak probably measure the cache; point --select-path at an uncached route"
 	}
 	return ""
-}
-
-// firstErr returns the first non-nil error: one line for the notes, where
-// the same unreachable listener would otherwise be reported twice.
-func firstErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

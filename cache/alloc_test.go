@@ -39,7 +39,7 @@ func TestGetAllocs(t *testing.T) {
 	f("Do hit", func() {
 		// The closure captures locals, as the engine's will.
 		e, _, err := c.Do(ctx, k, func(ctx context.Context) (*Entry, error) {
-			return c.NewEntry(route, 200, nil, time.Hour, 0), nil
+			return c.NewEntry(route, Meta{Status: 200}, nil, time.Hour, 0), nil
 		})
 		if err != nil || e == nil {
 			t.Fatalf("Do: got %v, %v; want a hit", e, err)

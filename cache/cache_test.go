@@ -41,8 +41,8 @@ func TestSetRefusesDeadEntries(t *testing.T) {
 		}
 	}
 	f("nil", nil)
-	f("zero ttl", c.NewEntry(1, 200, []byte("x"), 0, time.Minute))
-	f("negative ttl", c.NewEntry(1, 200, []byte("x"), -time.Second, 0))
+	f("zero ttl", c.NewEntry(1, Meta{Status: 200}, []byte("x"), 0, time.Minute))
+	f("negative ttl", c.NewEntry(1, Meta{Status: 200}, []byte("x"), -time.Second, 0))
 	f("already past its grace", &Entry{Body: []byte("x"), StoredAt: time.Now().Add(-time.Hour),
 		ExpiresAt: time.Now().Add(-time.Minute), StaleUntil: time.Now().Add(-time.Second)})
 }
@@ -113,7 +113,7 @@ func TestClose(t *testing.T) {
 	if _, ok := c.GetStale(k); ok {
 		t.Fatalf("GetStale after Close: got a hit; want a miss")
 	}
-	if c.Set(k, c.NewEntry(1, 200, []byte("b"), time.Minute, 0)) {
+	if c.Set(k, c.NewEntry(1, Meta{Status: 200}, []byte("b"), time.Minute, 0)) {
 		t.Fatalf("Set after Close: got true; want false")
 	}
 	c.Wait()
@@ -124,7 +124,7 @@ func TestClose(t *testing.T) {
 	for range 2 {
 		e, shared, err := c.Do(context.Background(), k, func(context.Context) (*Entry, error) {
 			calls++
-			return c.NewEntry(1, 200, []byte("direct"), time.Minute, 0), nil
+			return c.NewEntry(1, Meta{Status: 200}, []byte("direct"), time.Minute, 0), nil
 		})
 		if err != nil || shared || string(e.Body) != "direct" {
 			t.Fatalf("Do after Close: got %v, %v, %v; want the fill's entry, unshared", e, shared, err)
@@ -145,12 +145,12 @@ func TestCloseConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 100 {
-		c.Set(uint64(i), c.NewEntry(1, 200, []byte("x"), time.Minute, time.Minute))
+		c.Set(uint64(i), c.NewEntry(1, Meta{Status: 200}, []byte("x"), time.Minute, time.Minute))
 	}
 	c.Wait()
 	ctx := context.Background()
 	fill := func(ctx context.Context) (*Entry, error) {
-		return c.NewEntry(1, 200, []byte("y"), time.Minute, 0), nil
+		return c.NewEntry(1, Meta{Status: 200}, []byte("y"), time.Minute, 0), nil
 	}
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -166,7 +166,7 @@ func TestCloseConcurrent(t *testing.T) {
 					return
 				}
 				c.Refresh(k+1e6, fill)
-				c.Set(k, c.NewEntry(1, 200, []byte("z"), time.Minute, 0))
+				c.Set(k, c.NewEntry(1, Meta{Status: 200}, []byte("z"), time.Minute, 0))
 				if i%500 == 0 {
 					c.PurgeRoute(1)
 				}

@@ -21,7 +21,7 @@ func benchKeys(b *testing.B, c *Cache, n int) []uint64 {
 	keys := make([]uint64, n)
 	for i := range keys {
 		keys[i] = keyOf(1, strconv.Itoa(i))
-		c.Set(keys[i], c.NewEntry(1, 200, body, time.Hour, 0))
+		c.Set(keys[i], c.NewEntry(1, Meta{Status: 200}, body, time.Hour, 0))
 	}
 	c.Wait()
 	for _, k := range keys {
@@ -146,7 +146,7 @@ func BenchmarkDoMiss(b *testing.B) {
 	c := newTestCache(b, Options{})
 	body := make([]byte, 1024)
 	fill := func(ctx context.Context) (*Entry, error) {
-		return c.NewEntry(1, 200, body, time.Hour, 0), nil
+		return c.NewEntry(1, Meta{Status: 200}, body, time.Hour, 0), nil
 	}
 	ctx := context.Background()
 	var next atomic.Uint64

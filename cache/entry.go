@@ -30,6 +30,12 @@ type Entry struct {
 	// ExpiresAt is when the entry stops being fresh: StoredAt + ttl.
 	ExpiresAt time.Time
 
+	// ContentType is the response's Content-Type, as the backend gave it.
+	ContentType []byte
+	// Header holds the other response headers stored with the body (an
+	// upstream's, say), written back as they are on every hit.
+	Header []HeaderField
+
 	// Body is the identity body.
 	Body []byte
 	// Gzip is the gzip variant of Body, or nil when the body was too small to compress,
@@ -53,17 +59,32 @@ type Entry struct {
 	StaleUntil time.Time
 }
 
-// NewEntry makes an entry of route with the given status and a copy of body, fresh
-// for ttl and servable as stale for grace after that. With Options.Compress, bodies of
-// at least Options.CompressMinBytes also get gzip and brotli variants here, once. An
-// entry whose ttl is not positive is never stored by Set.
-func (c *Cache) NewEntry(route uint32, status int, body []byte, ttl, grace time.Duration) *Entry {
+// HeaderField is one stored response header.
+type HeaderField struct {
+	Name, Value []byte
+}
+
+// Meta is what an entry holds beside its body.
+type Meta struct {
+	Status      int
+	ContentType []byte
+	Header      []HeaderField
+}
+
+// NewEntry makes an entry of route from meta and body, fresh for ttl and servable as
+// stale for grace after that. The entry takes body over: the caller hands its buffer
+// in (a miss pays no copy) and must not touch it again. With Options.Compress, bodies
+// of at least Options.CompressMinBytes also get gzip and brotli variants here, once.
+// An entry whose ttl is not positive is never stored by Set.
+func (c *Cache) NewEntry(route uint32, meta Meta, body []byte, ttl, grace time.Duration) *Entry {
 	now := time.Now()
 	e := &Entry{
-		Body:     append(make([]byte, 0, len(body)), body...),
-		Route:    route,
-		Status:   status,
-		StoredAt: now,
+		Body:        body,
+		ContentType: meta.ContentType,
+		Header:      meta.Header,
+		Route:       route,
+		Status:      meta.Status,
+		StoredAt:    now,
 	}
 	e.ExpiresAt = now.Add(ttl)
 	e.StaleUntil = e.ExpiresAt.Add(max(grace, 0))
@@ -95,8 +116,11 @@ func (e *Entry) Age(now time.Time) time.Duration {
 // Cost returns what e counts against Options.MaxBytes: the bytes it holds plus a fixed
 // overhead.
 func (e *Entry) Cost() int64 {
-	return entryOverhead + int64(len(e.Body)+len(e.Gzip)+len(e.Brotli)+
-		len(e.ETag)+len(e.GzipETag)+len(e.BrotliETag))
+	n := len(e.Body) + len(e.Gzip) + len(e.Brotli) + len(e.ETag) + len(e.GzipETag) + len(e.BrotliETag) + len(e.ContentType)
+	for _, f := range e.Header {
+		n += len(f.Name) + len(f.Value) + int(unsafe.Sizeof(f))
+	}
+	return entryOverhead + int64(n)
 }
 
 // lowerSeq makes e's purge counter at most s. Lowering it can only make e purged

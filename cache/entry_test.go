@@ -22,7 +22,7 @@ func TestNewEntryVariants(t *testing.T) {
 	f := func(name string, opts Options, body []byte, wantGzip, wantBrotli bool) {
 		t.Helper()
 		c := newTestCache(t, opts)
-		e := c.NewEntry(1, 200, body, time.Minute, 0)
+		e := c.NewEntry(1, Meta{Status: 200}, body, time.Minute, 0)
 		if !bytes.Equal(e.Body, body) {
 			t.Fatalf("%s: got body of %d bytes; want the %d given", name, len(e.Body), len(body))
 		}
@@ -70,9 +70,9 @@ func TestNewEntryVariants(t *testing.T) {
 func TestNewEntryETag(t *testing.T) {
 	c := newTestCache(t, Options{Compress: true, CompressMinBytes: 1})
 	body := []byte(strings.Repeat("abc", 100))
-	a := c.NewEntry(1, 200, body, time.Minute, 0)
-	b := c.NewEntry(2, 404, body, time.Hour, 0)
-	d := c.NewEntry(1, 200, append(body, 'x'), time.Minute, 0)
+	a := c.NewEntry(1, Meta{Status: 200}, body, time.Minute, 0)
+	b := c.NewEntry(2, Meta{Status: 404}, body, time.Hour, 0)
+	d := c.NewEntry(1, Meta{Status: 200}, append(body, 'x'), time.Minute, 0)
 
 	if !regexp.MustCompile(`^"[0-9a-f]{16}"$`).Match(a.ETag) {
 		t.Fatalf("ETag: got %s; want a quoted 16-digit hex strong validator", a.ETag)
@@ -96,13 +96,17 @@ func TestNewEntryFields(t *testing.T) {
 	c := newTestCache(t, Options{})
 	body := []byte(`{"id":1}`)
 	before := time.Now()
-	e := c.NewEntry(42, 201, body, 10*time.Second, 5*time.Second)
-	body[0] = 'X'
-	if string(e.Body) != `{"id":1}` {
-		t.Fatalf("Body after the caller changed its slice: got %s; want the copy made by NewEntry", e.Body)
+	meta := Meta{Status: 201, ContentType: []byte("text/csv"), Header: []HeaderField{{Name: []byte("X-Upstream"), Value: []byte("a")}}}
+	e := c.NewEntry(42, meta, body, 10*time.Second, 5*time.Second)
+	if &e.Body[0] != &body[0] {
+		t.Fatalf("Body: NewEntry copied the body; want the caller's buffer taken over")
 	}
-	if e.Route != 42 || e.Status != 201 {
-		t.Fatalf("Route, Status: got %d, %d; want 42, 201", e.Route, e.Status)
+	if e.Route != 42 || e.Status != 201 || string(e.ContentType) != "text/csv" || len(e.Header) != 1 || string(e.Header[0].Value) != "a" {
+		t.Fatalf("Route, Status, ContentType, Header: got %d, %d, %s, %v; want 42, 201, text/csv, [X-Upstream: a]", e.Route, e.Status, e.ContentType, e.Header)
+	}
+	bare := c.NewEntry(42, Meta{Status: 201}, []byte(`{"id":1}`), time.Minute, 0)
+	if extra := e.Cost() - bare.Cost(); extra < int64(len("text/csv")+len("X-Upstream")+len("a")) {
+		t.Fatalf("Cost: content type and headers add %d bytes; want at least their length", extra)
 	}
 	if e.StoredAt.Before(before) || e.ExpiresAt.Sub(e.StoredAt) != 10*time.Second || e.StaleUntil.Sub(e.ExpiresAt) != 5*time.Second {
 		t.Fatalf("times: got stored %v, expires +%v, stale until +%v; want now, +10s, +5s",
@@ -114,7 +118,7 @@ func TestNewEntryFields(t *testing.T) {
 	if got := e.Age(e.StoredAt.Add(3 * time.Second)); got != 3*time.Second {
 		t.Fatalf("Age 3s after StoredAt: got %v; want 3s", got)
 	}
-	if got, want := e.Cost(), entryOverhead+int64(len(body)+len(e.ETag)); got != want {
+	if got, want := bare.Cost(), entryOverhead+int64(len(bare.Body)+len(bare.ETag)); got != want {
 		t.Fatalf("Cost: got %d; want %d", got, want)
 	}
 }

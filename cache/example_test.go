@@ -26,7 +26,7 @@ func Example() {
 	queries := 0
 	fill := func(ctx context.Context) (*cache.Entry, error) {
 		queries++ // the query runs here, bounded by the route's timeout
-		return c.NewEntry(customerRoute, 200, []byte(`{"customer_id":42}`), time.Minute, 10*time.Second), nil
+		return c.NewEntry(customerRoute, cache.Meta{Status: 200}, []byte(`{"customer_id":42}`), time.Minute, 10*time.Second), nil
 	}
 	for range 3 {
 		e, _, err := c.Do(context.Background(), key, fill)

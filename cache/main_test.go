@@ -37,7 +37,7 @@ func newTestCache(t testing.TB, opts Options) *Cache {
 // visible.
 func mustStore(t testing.TB, c *Cache, key uint64, route uint32, body string, ttl, grace time.Duration) *Entry {
 	t.Helper()
-	e := c.NewEntry(route, 200, []byte(body), ttl, grace)
+	e := c.NewEntry(route, Meta{Status: 200}, []byte(body), ttl, grace)
 	if !c.Set(key, e) {
 		t.Fatalf("Set(%d, %q) was dropped", key, body)
 	}

@@ -64,7 +64,7 @@ func TestPurgeDuringFill(t *testing.T) {
 	go c.Do(context.Background(), k, func(ctx context.Context) (*Entry, error) {
 		close(started)
 		<-release
-		return c.NewEntry(1, 200, []byte("read before the purge"), time.Minute, time.Minute), nil
+		return c.NewEntry(1, Meta{Status: 200}, []byte("read before the purge"), time.Minute, time.Minute), nil
 	})
 	<-started
 	c.PurgeRoute(1)
@@ -97,7 +97,7 @@ func TestPurgeRace(t *testing.T) {
 	fill := func(ctx context.Context) (*Entry, error) {
 		v := db.Load()
 		time.Sleep(200 * time.Microsecond) // a query that a purge may overtake
-		return c.NewEntry(route, 200, strconv.AppendInt(nil, v, 10), time.Minute, time.Minute), nil
+		return c.NewEntry(route, Meta{Status: 200}, strconv.AppendInt(nil, v, 10), time.Minute, time.Minute), nil
 	}
 	version := func(e *Entry) int64 {
 		v, err := strconv.ParseInt(string(e.Body), 10, 64)
@@ -176,7 +176,7 @@ func TestMarkStale(t *testing.T) {
 	fills := 0
 	e, _, err := c.Do(context.Background(), a1, func(context.Context) (*Entry, error) {
 		fills++
-		return c.NewEntry(1, 200, []byte("a1 again"), time.Minute, time.Minute), nil
+		return c.NewEntry(1, Meta{Status: 200}, []byte("a1 again"), time.Minute, time.Minute), nil
 	})
 	if err != nil || fills != 1 || string(e.Body) != "a1 again" {
 		t.Fatalf("Do on a stale entry: got %v, %d fills, %v; want one fill", e, fills, err)
@@ -229,7 +229,7 @@ func TestMarkStaleDuringFill(t *testing.T) {
 		e, _, _ := c.Do(context.Background(), k, func(ctx context.Context) (*Entry, error) {
 			close(started)
 			<-release
-			return c.NewEntry(1, 200, []byte("read before the mark"), time.Minute, time.Minute), nil
+			return c.NewEntry(1, Meta{Status: 200}, []byte("read before the mark"), time.Minute, time.Minute), nil
 		})
 		first <- e
 	}()
@@ -238,7 +238,7 @@ func TestMarkStaleDuringFill(t *testing.T) {
 	joined := make(chan *Entry, 1)
 	go func() {
 		e, _, _ := c.Do(context.Background(), k, func(context.Context) (*Entry, error) {
-			return c.NewEntry(1, 200, []byte("read after the mark"), time.Minute, time.Minute), nil
+			return c.NewEntry(1, Meta{Status: 200}, []byte("read after the mark"), time.Minute, time.Minute), nil
 		})
 		joined <- e
 	}()
@@ -268,7 +268,7 @@ func TestMarkStaleOfAFillNobodyJoined(t *testing.T) {
 		c.Do(context.Background(), k, func(ctx context.Context) (*Entry, error) {
 			close(started)
 			<-release
-			return c.NewEntry(1, 200, []byte("read before the mark"), time.Minute, time.Minute), nil
+			return c.NewEntry(1, Meta{Status: 200}, []byte("read before the mark"), time.Minute, time.Minute), nil
 		})
 	}()
 	<-started

@@ -20,7 +20,7 @@ func TestRefreshReplacesStaleEntry(t *testing.T) {
 	done := make(chan struct{})
 	started := c.Refresh(k, func(ctx context.Context) (*Entry, error) {
 		defer close(done)
-		return c.NewEntry(1, 200, []byte("new"), time.Minute, time.Minute), nil
+		return c.NewEntry(1, Meta{Status: 200}, []byte("new"), time.Minute, time.Minute), nil
 	})
 	if !started {
 		t.Fatalf("Refresh of an idle key: got false; want true")
@@ -43,7 +43,7 @@ func TestRefreshOncePerKey(t *testing.T) {
 	fill := func(ctx context.Context) (*Entry, error) {
 		fills.Add(1)
 		<-release
-		return c.NewEntry(1, 200, []byte("refreshed"), time.Minute, 0), nil
+		return c.NewEntry(1, Meta{Status: 200}, []byte("refreshed"), time.Minute, 0), nil
 	}
 	if !c.Refresh(k, fill) {
 		t.Fatalf("first Refresh: got false; want true")

@@ -17,7 +17,7 @@ func TestDoColdKeyFillsOnce(t *testing.T) {
 	fill := func(ctx context.Context) (*Entry, error) {
 		fills.Add(1)
 		time.Sleep(50 * time.Millisecond) // a slow query: every caller arrives meanwhile
-		return c.NewEntry(1, 200, []byte("filled"), time.Minute, 0), nil
+		return c.NewEntry(1, Meta{Status: 200}, []byte("filled"), time.Minute, 0), nil
 	}
 	var (
 		wg     sync.WaitGroup
@@ -81,7 +81,7 @@ func TestDoErrorNotCached(t *testing.T) {
 	}
 	// Not cached: the next Do runs a fill again, which may succeed.
 	e, _, err := c.Do(context.Background(), k, func(ctx context.Context) (*Entry, error) {
-		return c.NewEntry(1, 200, []byte("ok"), time.Minute, 0), nil
+		return c.NewEntry(1, Meta{Status: 200}, []byte("ok"), time.Minute, 0), nil
 	})
 	if err != nil || string(e.Body) != "ok" {
 		t.Fatalf("Do after a failed fill: got %v, %v; want a new fill's entry", e, err)
@@ -118,7 +118,7 @@ func TestDoCancellation(t *testing.T) {
 		close(started)
 		<-release
 		fillErr <- ctx.Err()
-		return c.NewEntry(1, 200, []byte("done"), time.Minute, 0), nil
+		return c.NewEntry(1, Meta{Status: 200}, []byte("done"), time.Minute, 0), nil
 	}
 
 	leaderCtx, cancelLeader := context.WithCancel(context.Background())
@@ -224,7 +224,7 @@ func TestDoFillPanic(t *testing.T) {
 	}
 	// The key is free again.
 	e, _, err := c.Do(context.Background(), k, func(ctx context.Context) (*Entry, error) {
-		return c.NewEntry(1, 200, []byte("recovered"), time.Minute, 0), nil
+		return c.NewEntry(1, Meta{Status: 200}, []byte("recovered"), time.Minute, 0), nil
 	})
 	if err != nil || string(e.Body) != "recovered" {
 		t.Fatalf("Do after a panicking fill: got %v, %v; want a new fill", e, err)

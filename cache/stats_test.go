@@ -46,11 +46,11 @@ func TestStatsEvictionsAndDrops(t *testing.T) {
 	c := newTestCache(t, Options{MaxBytes: maxBytes})
 	body := strings.Repeat("x", 1000)
 	for i := range 300 {
-		c.Set(keyOf(1, strings.Repeat("k", i)), c.NewEntry(1, 200, []byte(body), time.Minute, 0))
+		c.Set(keyOf(1, strings.Repeat("k", i)), c.NewEntry(1, Meta{Status: 200}, []byte(body), time.Minute, 0))
 		c.Wait()
 	}
 	// An entry larger than the whole cache is refused.
-	c.Set(keyOf(2, "huge"), c.NewEntry(2, 200, make([]byte, maxBytes), time.Minute, 0))
+	c.Set(keyOf(2, "huge"), c.NewEntry(2, Meta{Status: 200}, make([]byte, maxBytes), time.Minute, 0))
 	c.Wait()
 
 	st := c.Stats()

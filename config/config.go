@@ -167,19 +167,21 @@ type Database struct {
 	// MinConns is how many connections the pool keeps open when idle. Default 0.
 	MinConns int `yaml:"min_conns"`
 	// MaxConcurrentQueries is the gate: how many queries may run at once; others wait up to
-	// AcquireTimeout, then get 503. Default 0, which Load replaces with MaxConns; env
-	// PG__MAX_CONNECTIONS sets main's.
+	// AcquireTimeout, then get 503. Default 0, which Load replaces with MaxConns; above
+	// MaxConns it needs AcquireTimeout > 0. Env PG__MAX_CONNECTIONS sets main's.
 	MaxConcurrentQueries int `yaml:"max_concurrent_queries"`
 	// AcquireTimeout bounds the wait at the gate before a 503. Default 1s; 0 refuses at once.
 	AcquireTimeout Duration `yaml:"acquire_timeout"`
 	// StatementTimeout is PostgreSQL's statement_timeout for this database's queries (504 when
 	// hit). Default 30s; 0 means none. Routes and accounts may set their own.
 	StatementTimeout Duration `yaml:"statement_timeout"`
-	// ConnectTimeout bounds opening one connection. Default 5s.
+	// ConnectTimeout bounds opening one connection. Default 5s; 0 leaves the url's
+	// connect_timeout, or none.
 	ConnectTimeout Duration `yaml:"connect_timeout"`
 	// SlowQuery logs queries slower than this. Default 500ms; 0 turns it off.
 	SlowQuery Duration `yaml:"slow_query"`
-	// ApplicationName is reported in pg_stat_activity. Default "pgfast".
+	// ApplicationName is reported in pg_stat_activity. Default "pgfast"; empty sends none,
+	// leaving the url's application_name, if any.
 	ApplicationName string `yaml:"application_name"`
 	// StatementCache is "prepare" (default: named prepared statements) or "describe" (no named
 	// statements, for PgBouncer in transaction mode).

@@ -108,6 +108,9 @@ func (v *validator) databases() {
 		}
 		if db.MaxConcurrentQueries < 0 {
 			v.fail(p+".max_concurrent_queries", "must be >= 0 (0 means max_conns), got %d", db.MaxConcurrentQueries)
+		} else if db.AcquireTimeout == 0 && db.MaxConcurrentQueries > db.MaxConns {
+			// The queries past max_conns wait inside the pool, which needs time to wait in.
+			v.fail(p+".max_concurrent_queries", "must not exceed max_conns (%d) when acquire_timeout is 0, got %d", db.MaxConns, db.MaxConcurrentQueries)
 		}
 		v.enum(p+".statement_cache", db.StatementCache, StatementCachePrepare, StatementCacheDescribe)
 		v.settings(p+".settings", db.Settings)

@@ -43,6 +43,8 @@ func TestValidateErrors(t *testing.T) {
 	f("databases:\n  main: {url: 'postgres://h/db', max_conns: 5, min_conns: 6, max_concurrent_queries: -1}\n",
 		`config: databases.main.min_conns: must be 0 to max_conns (5), got 6 (line 2)`,
 		`config: databases.main.max_concurrent_queries: must be >= 0 (0 means max_conns), got -1 (line 2)`)
+	f("databases:\n  main: {url: 'postgres://h/db', max_conns: 5, max_concurrent_queries: 6, acquire_timeout: 0}\n",
+		`config: databases.main.max_concurrent_queries: must not exceed max_conns (5) when acquire_timeout is 0, got 6 (line 2)`)
 	f("databases:\n  main:\n    url: mysql://u:secretpw@h/db\n",
 		`config: databases.main.url: must be a postgres:// or postgresql:// URL or a key=value DSN (value hidden: it may hold a password) (line 3)`)
 	f("databases:\n  main: {url: 'postgres://h/db'}\n  replica: {max_conns: 3}\n",

@@ -30,16 +30,9 @@ type accountPoolInfo struct {
 // serveAccount is GET /v1/account: who the token belongs to, what it may
 // do, and how its pool and rate limit stand.
 func (e *Engine) serveAccount(r *request) error {
-	acc, err := r.st.authenticate(r)
-	if err != nil {
-		return err
-	}
+	acc := r.acc
 	var rate rateLimitInfo
-	if acc.limit != nil {
-		d, err := applyLimitDecision(r, acc.limit, acc.idBytes)
-		if err != nil {
-			return err
-		}
+	if d := &r.decision; r.limited {
 		rate = rateLimitInfo{Limit: d.Limit, Remaining: d.Remaining, ResetSeconds: d.ResetSeconds()}
 	}
 	s := acc.pool.Stats()

@@ -7,25 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/pgfast/pgfast/sqlexec"
 )
-
-// roleCheckSQL asks, on one of a read-only account's own connections (its
-// role applied), what that session could do if the classifier and the
-// read-only transaction were both passed: whether its effective role or its
-// login role is a superuser, which tables it owns (an owner may grant
-// itself anything) and which it may write. System schemas are skipped.
-const roleCheckSQL = `SELECT current_user::text, session_user::text,
-  (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
-  (SELECT rolsuper FROM pg_roles WHERE rolname = session_user),
-  ARRAY(SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relpersistence <> 't'
-          AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\_%'
-          AND pg_has_role(current_user, c.relowner, 'USAGE') ORDER BY 1 LIMIT 5),
-  ARRAY(SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p', 'v', 'f') AND c.relpersistence <> 't'
-          AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\_%'
-          AND has_table_privilege(current_user, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE') ORDER BY 1 LIMIT 5)`
 
 // roleCheckTimeout bounds the check per account: it must not hold up a
 // start or a reload when the database is slow.
@@ -48,27 +31,16 @@ func (e *Engine) checkAccountRole(ctx context.Context, acc *account) []string {
 	}
 	ctx, cancel := context.WithTimeout(ctx, roleCheckTimeout)
 	defer cancel()
-	conn, err := acc.pool.Acquire(ctx)
+	f, err := acc.sql.RoleFacts(ctx)
+	var refused *sqlexec.RoleError
+	if errors.As(err, &refused) {
+		return append(w, fmt.Sprintf("role %q cannot be assumed: %s", acc.cfg.Role, refused.Msg))
+	}
 	if err != nil {
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && (pe.Code == "42704" || pe.Code == "42501" || pe.Code == "22023") {
-			// The startup packet's role does not exist or may not be
-			// assumed by the login role.
-			return append(w, fmt.Sprintf("role %q cannot be assumed: %s", acc.cfg.Role, pe.Message))
-		}
 		e.log.Warn("cannot check an account's database role", "account", acc.cfg.ID, "err", err)
 		return w
 	}
-	defer conn.Release()
-	var (
-		current, login     string
-		currentSU, loginSU bool
-		owned, writable    []string
-	)
-	if err := conn.Conn().QueryRow(ctx, roleCheckSQL).Scan(&current, &login, &currentSU, &loginSU, &owned, &writable); err != nil {
-		e.log.Warn("cannot check an account's database role", "account", acc.cfg.ID, "err", err)
-		return w
-	}
+	current, login, currentSU, loginSU, owned, writable := f.Current, f.Login, f.CurrentSuper, f.LoginSuper, f.Owned, f.Writable
 	switch {
 	case currentSU:
 		w = append(w, fmt.Sprintf("effective role %q is a superuser", current))

@@ -18,6 +18,7 @@ import (
 	"github.com/pgfast/pgfast/config"
 	"github.com/pgfast/pgfast/pool"
 	"github.com/pgfast/pgfast/sqlclass"
+	"github.com/pgfast/pgfast/sqlexec"
 )
 
 // account is a compiled accounts entry: its token hash, what it may run and
@@ -27,6 +28,7 @@ type account struct {
 	tokenHash [sha256.Size]byte
 	db        *database // the database the account's pool connects to
 	pool      *pool.Pool
+	sql       *sqlexec.DB // runs the account's statements on pool
 	allowAll  bool
 	allowed   [sqlclass.OpOther + 1]bool
 	readOnly  bool
@@ -115,6 +117,7 @@ func buildAccount(ctx context.Context, e *Engine, st *state, prev *state, a *con
 		for _, old := range prev.accounts {
 			if old.cfg.ID == a.ID && reflect.DeepEqual(old.poolCfg, acc.poolCfg) {
 				acc.pool = old.pool
+				acc.sql = acc.newSQL()
 				return acc, nil
 			}
 		}
@@ -124,7 +127,15 @@ func buildAccount(ctx context.Context, e *Engine, st *state, prev *state, a *con
 		return nil, fmt.Errorf("accounts %s: %w", a.ID, err)
 	}
 	acc.pool = p
+	acc.sql = acc.newSQL()
 	return acc, nil
+}
+
+// newSQL is the account's SQL backend: its own pool, its database's types
+// and statement cache mode, its timeout and read-only pinning.
+func (a *account) newSQL() *sqlexec.DB {
+	return &sqlexec.DB{Name: a.db.name, Pool: a.pool, Types: a.db.sql.Types, Unnamed: a.db.sql.Unnamed,
+		Timeout: a.poolCfg.StatementTimeout, ReadOnly: a.readOnly}
 }
 
 var (

@@ -25,7 +25,7 @@ func (e *Engine) auditQuery(acc *account, sql string, params []any, d time.Durat
 		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
 		slog.Int64("rows", rows),
 	}
-	if e.cfg.Load().Log.AuditParams {
+	if e.cfg().Log.AuditParams {
 		attrs = append(attrs, slog.Any("params", params))
 	} else {
 		attrs = append(attrs, slog.Int("params_redacted", len(params)))

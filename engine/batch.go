@@ -1,14 +1,12 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/pgfast/pgfast/config"
-	"github.com/pgfast/pgfast/rowcodec"
+	"github.com/pgfast/pgfast/sqlexec"
 )
 
 // maxBatchQueries bounds one /v1/batch request (DESIGN §4).
@@ -37,298 +35,118 @@ type batchRequest struct {
 	Format      string       `json:"format"`
 }
 
-// serveBatch runs up to 1000 statements in one pipelined round trip (plus
-// one more, pipelined too, to prepare statements this connection has not
-// seen). transaction:false gives every statement its own Sync, so each is
-// its own implicit transaction and one failure touches no other;
-// transaction:true sends a single Sync, so PostgreSQL runs them as one
-// implicit transaction: all committed, or none.
+// serveBatch is POST /v1/batch: up to 1000 statements in one pipelined
+// round trip (plus one more, pipelined too, to prepare statements the
+// connection has not seen). transaction:false gives every statement its
+// own implicit transaction, so one failure touches no other;
+// transaction:true runs them as one: all committed, or none.
 func (e *Engine) serveBatch(r *request) error {
-	acc, err := r.st.authenticate(r)
+	acc := r.acc
+	b, err := decodeBatch(r, acc)
 	if err != nil {
 		return err
 	}
-	if err := limitAccount(r, acc); err != nil {
+	items, err := e.batchItems(acc, b)
+	if err != nil {
 		return err
 	}
+	held := e.holdBudget(r)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := watchDisconnect(r.ctx, cancel)
+	defer stop()
+	took, err := acc.sql.Batch(ctx, items, sqlexec.BatchOptions{
+		Transaction: b.Transaction,
+		Encoding:    sqlexec.Encoding{Arrays: b.Format == "array", MaxRows: acc.cfg.MaxRows},
+		Reserve:     func(n int) error { return e.reserveBatch(held, n, n) },
+	})
+	if errors.Is(err, sqlexec.ErrNotSent) {
+		i := firstFailed(items)
+		e.auditQuery(acc, items[i].SQL, items[i].Params, took, 0, items[i].Err)
+		return withIndex(items[i].Err, i)
+	}
+	for i := range items {
+		outcome := items[i].Err
+		if outcome == nil {
+			outcome = err // the batch failed as a whole
+		}
+		e.auditQuery(acc, items[i].SQL, items[i].Params, took, items[i].Rows, outcome)
+	}
+	if err != nil {
+		return err
+	}
+	if b.Transaction {
+		for i := range items {
+			if items[i].Err != nil && items[i].Err != sqlexec.ErrSkipped {
+				return withIndex(items[i].Err, i)
+			}
+		}
+	}
+	return e.writeBatch(r, held, items, took)
+}
+
+// decodeBatch reads and checks the request body.
+func decodeBatch(r *request, acc *account) (*batchRequest, error) {
 	var b batchRequest
 	if err := decodeJSON(r.ctx.PostBody(), &b); err != nil {
-		return err
+		return nil, err
 	}
 	switch n := len(b.Queries); {
 	case n == 0:
-		return errBadRequest("queries is empty")
+		return nil, errBadRequest("queries is empty")
 	case n > maxBatchQueries:
-		return errBadRequest(fmt.Sprintf("a batch holds at most %d queries; got %d", maxBatchQueries, n))
+		return nil, errBadRequest(fmt.Sprintf("a batch holds at most %d queries; got %d", maxBatchQueries, n))
 	}
 	if err := checkRequestShape(acc, b.Database, b.Format); err != nil {
-		return err
+		return nil, err
 	}
-	start := time.Now()
-	n := len(b.Queries)
-	errs := make([]error, n)
-	sqls := make([]string, n)
+	return &b, nil
+}
+
+// batchItems checks every statement against the account. A refused
+// statement is never sent to PostgreSQL, not even to be prepared; in a
+// transactional batch it fails the whole batch at once.
+func (e *Engine) batchItems(acc *account, b *batchRequest) ([]sqlexec.BatchItem, error) {
+	items := make([]sqlexec.BatchItem, len(b.Queries))
 	for i, q := range b.Queries {
+		items[i] = sqlexec.BatchItem{SQL: q.Query, Params: q.Params}
 		if err := checkStatement(acc, q.Query); err != nil {
 			if b.Transaction {
 				e.auditQuery(acc, q.Query, q.Params, 0, 0, err)
-				return withIndex(err, i)
+				return nil, withIndex(err, i)
 			}
-			// A refused statement never reaches PostgreSQL, not even to
-			// be prepared: its sqls slot stays "" (describeAll skips it).
-			errs[i] = err
-			continue
+			items[i].Err = err
 		}
-		sqls[i] = q.Query
 	}
-	// Every statement of a batch that fails as a whole is audited with
-	// the batch's error.
-	auditAll := func(err error) error {
-		for i, q := range b.Queries {
-			if errs[i] == nil {
-				e.auditQuery(acc, q.Query, q.Params, time.Since(start), 0, err)
-			}
-		}
-		return err
-	}
-	ctx, cancel := queryContext(acc)
-	defer cancel()
-	conn, err := acc.pool.Acquire(ctx)
-	if err != nil {
-		return auditAll(err)
-	}
-	defer conn.Release()
-	stop := watchDisconnect(r.ctx, cancel)
-	defer stop()
-	pc := conn.PgConn()
+	return items, nil
+}
 
-	// Round trip 1 (only for statements new to this connection).
-	sds := make([]*pgconn.StatementDescription, n)
-	prepErrs := make([]error, n)
-	describeOnly := acc.db.cfg.StatementCache == config.StatementCacheDescribe
-	if err := describeAll(ctx, pc, sqls, sds, prepErrs, describeOnly); err != nil {
-		return auditAll(err)
-	}
-	types := acc.db.types
-	params := make([][][]byte, n)
-	formats := make([][]int16, n)
-	for i, q := range b.Queries {
-		if errs[i] == nil {
-			errs[i] = prepErrs[i]
-		}
-		if errs[i] != nil {
-			continue
-		}
-		sd := sds[i]
-		if params[i], errs[i] = encodeParams(nil, q.Params, sd.ParamOIDs); errs[i] != nil {
-			continue
-		}
-		oids := make([]uint32, len(sd.Fields))
-		for j, f := range sd.Fields {
-			oids[j] = f.DataTypeOID
-		}
-		if err := types.Load(ctx, pc, oids...); err != nil {
-			return auditAll(fmt.Errorf("cannot load column types: %w", err))
-		}
-		formats[i] = types.Formats(nil, oids)
-	}
-	if b.Transaction {
-		for i, err := range errs {
-			if err != nil {
-				e.auditQuery(acc, sqls[i], b.Queries[i].Params, time.Since(start), 0, err)
-				return withIndex(err, i)
-			}
-		}
-	}
-
-	// Round trip 2: every statement, pipelined. items mirrors what was sent,
-	// so each result, error and Sync is matched to its statement.
-	p := pc.StartPipeline(ctx)
-	var items []batchItem
-	sendQuery := func(i int) {
-		if describeOnly {
-			p.SendQueryParams(sqls[i], params[i], sds[i].ParamOIDs, nil, formats[i])
-		} else {
-			p.SendQueryStatement(sds[i], params[i], nil, formats[i])
-		}
-		items = append(items, batchItem{kind: itemQuery, query: i})
-	}
-	last := -1
-	for i := range b.Queries {
-		if errs[i] != nil {
-			continue
-		}
-		if !b.Transaction {
-			if acc.readOnly {
-				// Each statement is its own transaction here: pin it read-only
-				// whatever an earlier statement did to the session's default.
-				p.SendQueryParams("SET TRANSACTION READ ONLY", nil, nil, nil, nil)
-				items = append(items, batchItem{kind: itemGuard, query: i})
-			}
-			sendQuery(i)
-			p.SendPipelineSync()
-			items = append(items, batchItem{kind: itemSync, query: i})
-			continue
-		}
-		sendQuery(i)
-		last = i
-	}
-	if b.Transaction {
-		p.SendPipelineSync()
-		items = append(items, batchItem{kind: itemSync, query: last})
-	}
-	if err := p.Flush(); err != nil {
-		p.Close()
-		return auditAll(err)
-	}
-	out := r.ctx.Response.SwapBody(nil)[:0] // fasthttp's pooled buffer, handed back below
-	out = append(out, `{"results":[`...)
-	results := make([][]byte, n)
-	rowsOf := make([]int64, n)
-	opts := sessionOptions(pc, types)
-	plans := map[*pgconn.StatementDescription]*rowcodec.Plan{}
-	total := 0 // encoded result bytes so far
-	held := e.holdBudget(r)
-	for c := 0; c < len(items); {
-		it := items[c]
-		res, err := p.GetResults()
-		if res == nil && err == nil {
-			break // pipeline drained
-		}
-		if err != nil {
-			var pgErr *pgconn.PgError
-			if !errors.As(err, &pgErr) {
-				p.Close()
-				return err
-			}
-			// An error on a statement, its guard, or at the Sync (a deferred
-			// constraint or a serialization failure at commit) belongs to the
-			// statement; the server skips the rest of the group up to its
-			// Sync, whose result comes next.
-			if it.query >= 0 && errs[it.query] == nil {
-				errs[it.query] = err
-			}
-			for c < len(items) && items[c].kind != itemSync {
-				if q := items[c].query; items[c].kind == itemQuery && errs[q] == nil {
-					errs[q] = errSkipped
-				}
-				c++
-			}
-			continue
-		}
-		switch res := res.(type) {
-		case *pgconn.PipelineSync:
-			c++
-		case *pgconn.ResultReader:
-			c++
-			if it.kind != itemQuery {
-				res.Close()
-				continue
-			}
-			i := it.query
-			plan := plans[sds[i]]
-			if plan == nil {
-				if plan, err = rowcodec.NewPlan(res.FieldDescriptions(), opts); err != nil {
-					res.Close()
-					errs[i] = err
-					continue
-				}
-				plans[sds[i]] = plan
-			}
-			rs := resultSet{plan: plan, asArray: b.Format == "array", maxRows: acc.cfg.MaxRows}
-			buf := rs.appendHead(nil)
-			var encErr error
-			for res.NextRow() && encErr == nil {
-				buf, _, encErr = rs.appendRow(buf, res.Values())
-				if err := e.reserveBatch(held, total+len(buf), total+len(buf)); err != nil {
-					res.Close()
-					p.Close()
-					return err
-				}
-			}
-			if _, err := res.Close(); err != nil {
-				// The statement failed while its rows were read: the
-				// error also ends the group, like one returned directly.
-				var pgErr *pgconn.PgError
-				if !errors.As(err, &pgErr) {
-					p.Close()
-					return err
-				}
-				errs[i] = err
-				for c < len(items) && items[c].kind != itemSync {
-					if q := items[c].query; items[c].kind == itemQuery && errs[q] == nil {
-						errs[q] = errSkipped
-					}
-					c++
-				}
-				continue
-			}
-			if encErr != nil {
-				errs[i] = encErr
-				continue
-			}
-			results[i] = append(rs.appendTail(buf), '}')
-			total += len(results[i])
-			rowsOf[i] = rs.rows
-		}
-	}
-	if !describeOnly {
-		for i, err := range errs {
-			if err != nil {
-				forget(pc, sqls[i], err)
-			}
-		}
-	}
-	if b.Transaction {
-		// A failed transactional batch committed nothing: what ran before
-		// the failure was rolled back with it.
-		failed := false
-		for _, err := range errs {
-			failed = failed || err != nil
-		}
-		if failed {
-			for i := range errs {
-				if errs[i] == nil {
-					errs[i] = errSkipped
-				}
-			}
-		}
-	}
-	if err := p.Close(); err != nil {
-		var pgErr *pgconn.PgError
-		if !errors.As(err, &pgErr) {
-			return err
-		}
-	}
-	d := time.Since(start)
-	acc.pool.Observe(d)
-	for i, q := range b.Queries {
-		e.auditQuery(acc, q.Query, q.Params, d, rowsOf[i], errs[i])
-	}
-	if b.Transaction {
-		for i, err := range errs {
-			if err != nil && err != errSkipped {
-				return withIndex(err, i)
-			}
-		}
+// writeBatch writes {"results":[…],"duration_ms":…}: each statement's
+// result or its error, in order.
+func (e *Engine) writeBatch(r *request, held *heldBudget, items []sqlexec.BatchItem, took time.Duration) error {
+	total := 0
+	for i := range items {
+		total += len(items[i].Result)
 	}
 	// The results are copied once into the body: both exist until the
 	// copy is done.
 	if err := e.reserveBatch(held, total, 2*total); err != nil {
 		return err
 	}
-	for i := range b.Queries {
+	out := r.ctx.Response.SwapBody(nil)[:0] // fasthttp's pooled buffer, handed back below
+	out = append(out, `{"results":[`...)
+	for i := range items {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		if errs[i] != nil {
-			out = appendErrorBody(out, errorFrom(errs[i]))
+		if items[i].Err != nil {
+			out = appendErrorBody(out, errorFrom(items[i].Err))
 			continue
 		}
-		out = append(out, results[i]...)
+		out = append(out, items[i].Result...)
 	}
 	out = append(out, ']')
-	out = appendDurationMS(out, d)
+	out = sqlexec.AppendDurationMS(out, took)
 	out = append(out, '}')
 	held.shrink(int64(len(out)))
 	r.ctx.SetContentTypeBytes(contentTypeJSON)
@@ -337,21 +155,14 @@ func (e *Engine) serveBatch(r *request) error {
 	return nil
 }
 
-// batchItem is one thing sent in a batch pipeline.
-type batchItem struct {
-	kind  uint8
-	query int // the statement it belongs to; -1 for none
+func firstFailed(items []sqlexec.BatchItem) int {
+	for i := range items {
+		if items[i].Err != nil {
+			return i
+		}
+	}
+	return 0
 }
-
-const (
-	itemQuery = iota
-	itemGuard // SET TRANSACTION READ ONLY before a read-only account's statement
-	itemSync
-)
-
-// errSkipped marks statements of a failed transactional batch that the
-// server never ran.
-var errSkipped = errors.New("engine: skipped after an earlier failure in the transaction")
 
 // withIndex attaches a batch position to an error.
 func withIndex(err error, i int) *Error {

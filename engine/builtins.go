@@ -14,19 +14,25 @@ var (
 	readyBody  = []byte(`{"status":"ready"}`)
 )
 
+// addBuiltins adds the fixed endpoints. The raw query API's run the same
+// pipeline as routes: an account's token, then its own rate limit.
 func (st *state) addBuiltins(e *Engine) error {
+	account := limitStage{perAccount: true}
 	for _, b := range []struct {
 		method, path string
-		serve        func(*request) error
+		auth         authMode
+		limit        limitStage
+		serve        handlerFunc
 	}{
-		{"GET", "/ping", servePing},
-		{"GET", "/health", serveHealth},
-		{"GET", "/ready", serveReady},
-		{"POST", "/v1/query", e.serveQuery},
-		{"POST", "/v1/batch", e.serveBatch},
-		{"GET", "/v1/account", e.serveAccount},
+		{"GET", "/ping", authNone, limitStage{}, servePing},
+		{"GET", "/health", authNone, limitStage{}, serveHealth},
+		{"GET", "/ready", authNone, limitStage{}, serveReady},
+		{"POST", "/v1/query", authToken, account, e.serveQuery},
+		{"POST", "/v1/batch", authToken, account, e.serveBatch},
+		{"GET", "/v1/account", authToken, account, e.serveAccount},
 	} {
-		if err := st.add(e, b.method, b.path, b.path, b.serve); err != nil {
+		ep := &endpoint{name: b.path, auth: b.auth, limit: b.limit, backend: b.serve, metrics: e.metrics.endpoint(b.path)}
+		if _, err := st.router.add(b.method, b.path, ep); err != nil {
 			return err
 		}
 	}

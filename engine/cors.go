@@ -115,6 +115,8 @@ func (p *corsPolicy) allowed(origin []byte) bool {
 
 var valueOriginAcceptEnc = []byte("Origin, Accept-Encoding")
 
+var headerVary = []byte("Vary")
+
 // setVary adds v to the Vary header: CORS varies by Origin, compression by
 // Accept-Encoding, and a cache in front of pgfast must see both.
 func setVary(h *fasthttp.ResponseHeader, v []byte) {

@@ -36,9 +36,14 @@ type Engine struct {
 	// limits owns the rate limiters; like the cache, they outlive reloads.
 	limits limiters
 
-	cfg    atomic.Pointer[config.Config]
-	state  atomic.Pointer[state] // routes, accounts, pools: swapped whole on reload
-	reload sync.Mutex            // one reload at a time
+	// state is the running config compiled (routes, accounts, pools),
+	// swapped whole on reload: the one place a request reads config from.
+	state  atomic.Pointer[state]
+	reload sync.Mutex // one reload at a time
+	// stopped is closed by Close: states a reload replaced close at once
+	// instead of after their grace period, and Close waits for them.
+	stopped  chan struct{}
+	retiring sync.WaitGroup
 
 	load func() (*config.Config, error)
 
@@ -78,7 +83,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	e := &Engine{log: opts.Logger, load: opts.Load}
+	e := &Engine{log: opts.Logger, load: opts.Load, stopped: make(chan struct{})}
 	aw := opts.AuditWriter
 	if aw == nil {
 		aw = os.Stdout
@@ -103,7 +108,6 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 		c.Close()
 		return nil, err
 	}
-	e.cfg.Store(cfg)
 	e.state.Store(st)
 	e.srv = e.newServer(cfg)
 	e.admin = e.newAdminServer(cfg)
@@ -139,7 +143,7 @@ func (e *Engine) newServer(cfg *config.Config) *fasthttp.Server {
 // server.max_conns connections are served at once; one more gets a JSON
 // 503 with Retry-After and is closed.
 func (e *Engine) Serve(ln net.Listener) error {
-	cfg := e.cfg.Load()
+	cfg := e.cfg()
 	if t := cfg.Server.TLS; t.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
 		if err != nil {
@@ -187,6 +191,14 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 // listeners (use Shutdown for that). Idempotent.
 func (e *Engine) Close() {
 	e.closeOnce.Do(func() {
+		// Under the reload lock: a reload either finished (its retiring
+		// state is counted) or sees the engine stopped and refuses.
+		e.reload.Lock()
+		if e.stopped != nil {
+			close(e.stopped)
+		}
+		e.reload.Unlock()
+		e.retiring.Wait()
 		if st := e.state.Load(); st != nil {
 			st.close()
 		}
@@ -203,9 +215,9 @@ func (e *Engine) transportError(ctx *fasthttp.RequestCtx, err error) {
 	var tooBig *fasthttp.ErrSmallBuffer
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		writeError(ctx, &Error{Status: 413, Code: codeTooLarge, Message: fmt.Sprintf("request body exceeds server.max_body_bytes (%d bytes)", e.cfg.Load().Server.MaxBodyBytes)})
+		writeError(ctx, &Error{Status: 413, Code: codeTooLarge, Message: fmt.Sprintf("request body exceeds server.max_body_bytes (%d bytes)", e.cfg().Server.MaxBodyBytes)})
 	case errors.As(err, &tooBig):
-		writeError(ctx, &Error{Status: 413, Code: codeTooLarge, Message: fmt.Sprintf("request headers exceed server.max_header_bytes (%d bytes)", e.cfg.Load().Server.MaxHeaderBytes)})
+		writeError(ctx, &Error{Status: 413, Code: codeTooLarge, Message: fmt.Sprintf("request headers exceed server.max_header_bytes (%d bytes)", e.cfg().Server.MaxHeaderBytes)})
 	default:
 		var netErr net.Error
 		if errors.As(err, &netErr) && netErr.Timeout() {
@@ -224,6 +236,9 @@ type fasthttpLogger struct{ log *slog.Logger }
 func (l fasthttpLogger) Printf(format string, args ...any) {
 	l.log.Debug(fmt.Sprintf(format, args...), "component", "fasthttp")
 }
+
+// cfg is the running config.
+func (e *Engine) cfg() *config.Config { return e.state.Load().cfg }
 
 // since is how long a request has run, from fasthttp's request start.
 func since(ctx *fasthttp.RequestCtx) time.Duration { return time.Since(ctx.Time()) }

@@ -1,22 +1,15 @@
 package engine
 
 import (
-	"context"
 	"errors"
-	"fmt"
-	"io"
-	"math"
-	"net"
 	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	json "github.com/goccy/go-json"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/valyala/fasthttp"
 
-	"github.com/pgfast/pgfast/pool"
+	"github.com/pgfast/pgfast/limiter"
+	"github.com/pgfast/pgfast/sqlexec"
 )
 
 // Error is what a request failed with, in the shape DESIGN §4 promises:
@@ -64,87 +57,38 @@ func errInternal() *Error {
 	return &Error{Status: 500, Code: codeInternal, Message: "internal error; see the server log"}
 }
 
-// errorFrom classifies err once: typed errors of the packages below (pool's
-// busy error, PostgreSQL's SQLSTATE) decide the status, never the text.
+// errorFrom classifies err once: typed errors of the packages below (the
+// SQL backend's failures by SQLSTATE and type) decide the status, never
+// the text.
 func errorFrom(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
 	}
-	if pool.IsMessageTooLarge(err) {
-		return &Error{Status: 413, Code: codeTooLarge, Message: fmt.Sprintf("a row or message from PostgreSQL is larger than %d MiB", pool.DefaultMaxMessageBytes>>20)}
-	}
-	if pool.IsBusy(err) {
-		return &Error{Status: 503, Code: codeUnavailable, Message: err.Error(), RetryAfter: pool.RetryAfter(err)}
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		var connErr *pgconn.ConnectError
-		if errors.As(err, &connErr) {
-			return &Error{Status: 503, Code: codeUnavailable, Message: "database unavailable", RetryAfter: time.Second}
-		}
-		return fromPgError(pgErr)
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Status: 504, Code: codeQueryTimeout, Message: "query did not finish in time"}
-	}
-	var connErr *pgconn.ConnectError
-	if errors.As(err, &connErr) || pgconn.SafeToRetry(err) || isConnClosed(err) {
-		return &Error{Status: 503, Code: codeUnavailable, Message: "database unavailable", RetryAfter: time.Second}
-	}
-	return errInternal()
-}
-
-// isConnClosed reports a connection to the database that failed or went
-// away underneath a query, by the errors' types rather than their text.
-func isConnClosed(err error) bool {
-	var netErr net.Error
-	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, pool.ErrClosed) || errors.As(err, &netErr)
-}
-
-// fromPgError maps a SQLSTATE to the HTTP status of DESIGN §4. The message,
-// detail, hint and position are PostgreSQL's own: they describe the client's
-// statement, not the server.
-func fromPgError(pe *pgconn.PgError) *Error {
-	e := &Error{Message: pe.Message, SQLState: pe.Code, Detail: pe.Detail, Hint: pe.Hint, Position: pe.Position}
-	switch code := pe.Code; {
-	case code == "42601", code == "42P01", code == "42703", code == "42883", code == "42P02",
-		code == "42804", code == "42P18", code == "0A000", code == "42P08":
-		e.Status, e.Code = 400, codeBadRequest
-	case code == "42501", strings.HasPrefix(code, "25"):
-		// 25006 read-only transaction, 25001 read-write mode requested
-		// too late: the session refused what was asked.
-		e.Status, e.Code = 403, codeForbidden
-	case code == "23505", code == "23503", code == "40001", code == "40P01":
-		e.Status, e.Code = 409, codeConflict
-	case strings.HasPrefix(code, "22"), code == "23502", code == "23514", code == "23P01":
-		e.Status, e.Code = 422, codeInvalidInput
-	case code == "57014":
-		e.Status, e.Code = 504, codeQueryTimeout
-	case strings.HasPrefix(code, "54"):
-		// Program limit exceeded (too many columns, arguments, a statement
-		// too complex): the statement's fault, not the server's.
-		e.Status, e.Code = 400, codeBadRequest
-	case strings.HasPrefix(code, "53"):
-		// Insufficient resources (out of memory, disk full, too many
-		// connections, lock table full): the server may recover, so the
-		// client may retry; the details stay in the log.
-		return &Error{Status: 503, Code: codeUnavailable, Message: "database out of resources; retry later", SQLState: code, RetryAfter: time.Second}
-	case code == "57P01", code == "57P02", code == "57P03", strings.HasPrefix(code, "08"),
-		strings.HasPrefix(code, "28"), strings.HasPrefix(code, "3D"):
-		// The server is going away, full, or refuses our login/database:
-		// an operator's problem, not the client's; its text stays in the log.
-		return &Error{Status: 503, Code: codeUnavailable, Message: "database unavailable", RetryAfter: time.Second}
-	case strings.HasPrefix(code, "42"):
-		e.Status, e.Code = 400, codeBadRequest
-	default:
-		// Internal errors (XX000, 58xxx, …) describe the server, not the
-		// client's statement: the client gets the generic 500.
+	f, ok := sqlexec.Classify(err)
+	if !ok {
 		return errInternal()
 	}
-	return e
+	he := &Error{Message: f.Message, SQLState: f.SQLState, Detail: f.Detail, Hint: f.Hint, Position: f.Position, RetryAfter: f.RetryAfter}
+	switch f.Kind {
+	case sqlexec.BadStatement:
+		he.Status, he.Code = 400, codeBadRequest
+	case sqlexec.Forbidden:
+		he.Status, he.Code = 403, codeForbidden
+	case sqlexec.Conflict:
+		he.Status, he.Code = 409, codeConflict
+	case sqlexec.InvalidInput:
+		he.Status, he.Code = 422, codeInvalidInput
+	case sqlexec.Timeout:
+		he.Status, he.Code = 504, codeQueryTimeout
+	case sqlexec.Unavailable:
+		he.Status, he.Code = 503, codeUnavailable
+	case sqlexec.TooLarge:
+		he.Status, he.Code = 413, codeTooLarge
+	default:
+		return errInternal()
+	}
+	return he
 }
 
 // appendErrorBody appends {"error":{…}}.
@@ -165,8 +109,15 @@ func writeError(ctx *fasthttp.RequestCtx, e *Error) {
 	ctx.SetStatusCode(e.Status)
 	ctx.SetContentTypeBytes(contentTypeJSON)
 	if e.RetryAfter > 0 {
-		secs := int64(math.Ceil(e.RetryAfter.Seconds()))
-		ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.FormatInt(secs, 10))
+		ctx.Response.Header.SetBytesV(fasthttp.HeaderRetryAfter, appendRetryAfter(nil, e.RetryAfter))
 	}
 	ctx.Response.SetBodyRaw(appendErrorBody(nil, e))
+}
+
+// appendRetryAfter appends d as the delay-seconds of a Retry-After header,
+// by the limiter's rule (limiter.Decision.RetryAfterSeconds): rounded up
+// and at least 1. Every Retry-After header pgfast sends is written here.
+func appendRetryAfter(dst []byte, d time.Duration) []byte {
+	rejected := limiter.Decision{RetryAfter: d}
+	return strconv.AppendInt(dst, rejected.RetryAfterSeconds(), 10)
 }

@@ -28,7 +28,7 @@ func TestFromPgErrorStatus(t *testing.T) {
 		{"57014", 504, codeQueryTimeout, false},
 		{"XX000", 500, codeInternal, false},
 	} {
-		e := fromPgError(&pgconn.PgError{Code: tc.sqlstate, Message: "m"})
+		e := errorFrom(&pgconn.PgError{Code: tc.sqlstate, Message: "m"})
 		if e.Status != tc.status || e.Code != tc.code || (e.RetryAfter > 0) != tc.retryAfter {
 			t.Errorf("%s: got %d %s retry-after %v; want %d %s retry-after %v", tc.sqlstate, e.Status, e.Code, e.RetryAfter, tc.status, tc.code, tc.retryAfter)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pgfast/pgfast/cache"
 	"github.com/pgfast/pgfast/jwtauth"
+	"github.com/pgfast/pgfast/limiter"
 )
 
 // request is the per-request scratch state, pooled. It must not be kept
@@ -27,6 +28,10 @@ type request struct {
 	body   map[string]json.RawMessage // a route's JSON body, parsed on first use
 	zbuf   []byte                     // scratch for compressing a dynamic body
 	claims *jwtauth.Claims            // the verified JWT of an auth: jwt route
+	acc    *account                   // the account of an auth: token endpoint
+	// decision is the rate limiter's, when limited says a limit ran.
+	decision limiter.Decision
+	limited  bool
 	// dynamic marks a response built for this request alone (not a cached
 	// entry): it may be compressed on the way out.
 	dynamic bool
@@ -44,11 +49,11 @@ func acquireRequest(ctx *fasthttp.RequestCtx, st *state) *request {
 const maxPooledBuf = 64 << 10
 
 func releaseRequest(r *request) {
-	r.ctx, r.st, r.ep, r.body, r.dynamic, r.claims = nil, nil, nil, nil, false, nil
+	r.ctx, r.st, r.ep, r.body, r.dynamic, r.claims, r.acc, r.limited = nil, nil, nil, nil, false, nil, nil, false
 	if cap(r.zbuf) > maxPooledBuf {
 		r.zbuf = nil
 	}
-	r.params.n = 0
+	r.params.n, r.values.n = 0, 0
 	if cap(r.buf) > maxPooledBuf {
 		r.buf = make([]byte, 0, 256)
 	}
@@ -84,7 +89,7 @@ func (e *Engine) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	r.ep = ep
-	if err := ep.serve(r); err != nil {
+	if err := ep.run(r); err != nil {
 		e.fail(r, err)
 		return
 	}

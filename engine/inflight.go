@@ -49,7 +49,7 @@ func (b *inflight) release(n int64) {
 // inflightMax is the current server.max_inflight_response_bytes; read per
 // acquisition so a reload applies to the next response.
 func (e *Engine) inflightMax() int64 {
-	return int64(e.cfg.Load().Server.MaxInflightResponseBytes)
+	return int64(e.cfg().Server.MaxInflightResponseBytes)
 }
 
 // InflightBytes reports the response bytes held in memory now and the most

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/pgfast/pgfast/sqlexec"
 )
 
 // InvalidateChannel is the channel pgfast listens on: NOTIFY
@@ -65,39 +65,20 @@ func (l *listener) stop() {
 	<-l.done
 }
 
-// listen runs one LISTEN session until it fails or ctx ends.
+// listen runs one LISTEN session until it fails or ctx ends. After a
+// reconnect, bodies cached while no LISTEN was active may have missed a
+// NOTIFY: they are marked stale once more now that they are heard again.
 func (e *Engine) listen(ctx context.Context, db *database, reconnected *bool, listening chan struct{}) error {
-	cfg, err := pgconn.ParseConfig(db.cfg.URL.Value())
-	if err != nil {
-		return err
-	}
-	cfg.RuntimeParams["application_name"] = db.cfg.ApplicationName + " invalidation"
-	cfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) {
-		if n.Channel == InvalidateChannel {
-			e.invalidate(db.name, n.Payload)
-		}
-	}
-	conn, err := pgconn.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+InvalidateChannel).ReadAll(); err != nil {
-		return err
-	}
-	if *reconnected {
-		// Bodies cached while no LISTEN was active may have missed a
-		// NOTIFY: mark them stale once more now that we hear them again.
-		e.markDatabaseStale(db.name)
-	} else {
-		close(listening)
-	}
-	*reconnected = true
-	for {
-		if err := conn.WaitForNotification(ctx); err != nil {
-			return err
-		}
-	}
+	return sqlexec.Listen(ctx, db.cfg.URL.Value(), db.cfg.ApplicationName+" invalidation", InvalidateChannel,
+		func() {
+			if *reconnected {
+				e.markDatabaseStale(db.name)
+			} else {
+				close(listening)
+			}
+			*reconnected = true
+		},
+		func(payload string) { e.invalidate(db.name, payload) })
 }
 
 // invalidate purges the cached routes of database dbName that declare

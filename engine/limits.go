@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -191,7 +192,7 @@ func applyLimitDecision(r *request, rl *rateLimit, key []byte) (limiter.Decision
 	h := &r.ctx.Response.Header
 	h.SetCanonical(headerRLLimit, smallInt(r, d.Limit))
 	h.SetCanonical(headerRLRemaining, smallInt(r, d.Remaining))
-	h.SetCanonical(headerRLReset, smallInt(r, limiter.CeilSeconds(d.Reset)))
+	h.SetCanonical(headerRLReset, smallInt(r, d.ResetSeconds()))
 	if d.Allowed {
 		return d, nil
 	}
@@ -259,7 +260,7 @@ func clientIP(ctx *fasthttp.RequestCtx, tp trustedProxies, scratch []byte) []byt
 			for i >= 0 && xff[i] != ',' {
 				i--
 			}
-			hop := trimSpace(xff[i+1:])
+			hop := bytes.Trim(xff[i+1:], " \t")
 			if i < 0 {
 				xff = nil
 			} else {
@@ -275,16 +276,6 @@ func clientIP(ctx *fasthttp.RequestCtx, tp trustedProxies, scratch []byte) []byt
 		}
 	}
 	return append(scratch[:0], ip...)
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // smallInts holds the decimal text of 0..1023, so the common header values

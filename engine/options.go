@@ -1,17 +1,16 @@
 package engine
 
 import (
-	"context"
-	"time"
-
-	"github.com/jackc/pgx/v5"
-
 	"github.com/pgfast/pgfast/cache"
 	"github.com/pgfast/pgfast/config"
 	"github.com/pgfast/pgfast/pool"
+	"github.com/pgfast/pgfast/sqlexec"
 )
 
-// poolOptions maps a databases entry to pool.Options.
+// poolOptions maps a databases entry to pool.Options. Every value passes
+// straight through: the defaults are config's (config.NewDatabase), and
+// pool reads each zero the way config documents it (slow_query 0 = off,
+// acquire_timeout 0 = refuse at once), so nothing is translated here.
 func poolOptions(name string, dc *config.Database, e *Engine) pool.Options {
 	return pool.Options{
 		Name:                 name,
@@ -22,14 +21,13 @@ func poolOptions(name string, dc *config.Database, e *Engine) pool.Options {
 		AcquireTimeout:       dc.AcquireTimeout.Std(),
 		StatementTimeout:     dc.StatementTimeout.Std(),
 		ConnectTimeout:       dc.ConnectTimeout.Std(),
-		SlowQuery:            slowQuery(dc.SlowQuery),
+		SlowQuery:            dc.SlowQuery.Std(),
 		ApplicationName:      dc.ApplicationName,
 		Settings:             dc.Settings,
 		DescribeOnly:         dc.StatementCache == "describe",
 		Logger:               e.log.With("database", name),
-		AfterConnect: func(ctx context.Context, conn *pgx.Conn) error {
-			return e.prepareRoutes(ctx, name, conn.PgConn())
-		},
+		// A new connection prepares every route statement of its database.
+		AfterConnect: sqlexec.AfterConnect(func() []*sqlexec.Statement { return e.statementsOf(name) }, e.log.With("database", name)),
 	}
 }
 
@@ -43,12 +41,4 @@ func cacheOptions(cfg *config.Config) cache.Options {
 		GzipLevel:        c.GzipLevel,
 		BrotliLevel:      c.BrotliLevel,
 	}
-}
-
-// slowQuery maps the config's "0 = off" onto pool's "negative = off".
-func slowQuery(d config.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d.Std()
 }

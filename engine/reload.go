@@ -33,17 +33,29 @@ func (e *Engine) Reload(ctx context.Context) error {
 func (e *Engine) ReloadConfig(ctx context.Context, cfg *config.Config) error {
 	e.reload.Lock()
 	defer e.reload.Unlock()
+	select {
+	case <-e.stopped:
+		return errors.New("engine: closed; reload refused")
+	default:
+	}
 	prev := e.state.Load()
 	next, err := buildState(ctx, e, cfg, prev)
 	if err != nil {
 		return err
 	}
-	e.cfg.Store(cfg)
 	e.state.Store(next)
 	e.log.Info("config reloaded", "routes", len(cfg.Routes), "accounts", len(cfg.Accounts))
-	// Pools the new state did not take over close after the grace period.
+	// Pools the new state did not take over close after the grace period,
+	// or when the engine closes, whichever comes first.
+	e.retiring.Add(1)
 	go func() {
-		time.Sleep(oldStateGrace)
+		defer e.retiring.Done()
+		grace := time.NewTimer(oldStateGrace)
+		defer grace.Stop()
+		select {
+		case <-grace.C:
+		case <-e.stopped:
+		}
 		prev.closeExcept(next)
 		// Under the reload lock, so a reload in progress cannot pick up a
 		// limiter that is being closed.

@@ -9,6 +9,7 @@ import (
 	"github.com/pgfast/pgfast/jwtauth"
 	"github.com/pgfast/pgfast/pool"
 	"github.com/pgfast/pgfast/rowcodec"
+	"github.com/pgfast/pgfast/sqlexec"
 )
 
 // state is everything a request reads that a reload may replace: the route
@@ -23,7 +24,7 @@ type state struct {
 	routes   []*route
 
 	defaultLimit *rateLimit     // limits.default, for routes without their own
-	limitKey     string         // limits.key: ip, account or jwt.<claim>
+	clientKey    clientKey      // limits.key: ip, account or jwt.<claim>
 	trusted      trustedProxies // limits.trusted_proxies
 	cors         *corsPolicy    // server.cors; nil when off
 	accessLog    bool           // log.access
@@ -38,26 +39,17 @@ type database struct {
 	name string
 	cfg  config.Database // what the pool was built from, to reuse it on reload
 	pool *pool.Pool
-	// types resolves the database's enums, composites and domains for
-	// rowcodec; shared by every pool on the database, kept across reloads.
-	types *rowcodec.Types
+	// sql runs statements on pool; its Types resolve the database's enums,
+	// composites and domains, shared by every pool on the database.
+	sql *sqlexec.DB
 	// listen is the database's LISTEN pgfast_invalidate session.
 	listen *listener
-}
-
-// endpoint is what a (method, path) resolves to.
-type endpoint struct {
-	// name labels metrics and logs: a route's name, or the built-in's path.
-	name  string
-	serve func(*request) error
-	// metrics is the endpoint's per-status histogram cache.
-	metrics *endpointMetrics
 }
 
 // buildState opens what cfg needs and compiles the route table. prev, on
 // reload, offers pools that can be kept.
 func buildState(ctx context.Context, e *Engine, cfg *config.Config, prev *state) (*state, error) {
-	st := &state{cfg: cfg, dbs: map[string]*database{}, accounts: map[[32]byte]*account{}, tokens: &tokenCache{}, limitKey: cfg.Limits.Key}
+	st := &state{cfg: cfg, dbs: map[string]*database{}, accounts: map[[32]byte]*account{}, tokens: &tokenCache{}, clientKey: compileClientKey(cfg.Limits.Key)}
 	st.cors = newCORS(cfg.Server.CORS)
 	st.accessLog = cfg.Log.Access
 	st.compress = newCompressor(cfg.Server.Compression)
@@ -114,15 +106,11 @@ func openDatabase(ctx context.Context, e *Engine, name string, dc *config.Databa
 	if err != nil {
 		return nil, fmt.Errorf("databases.%s: %w", name, err)
 	}
-	db := &database{name: name, cfg: *dc, pool: p, types: rowcodec.NewTypes()}
+	db := &database{name: name, cfg: *dc, pool: p, sql: &sqlexec.DB{
+		Name: name, Pool: p, Types: rowcodec.NewTypes(),
+		Unnamed: dc.StatementCache == config.StatementCacheDescribe, Timeout: dc.StatementTimeout.Std()}}
 	db.listen = e.startListener(db)
 	return db, nil
-}
-
-func (st *state) add(e *Engine, method, path, name string, serve func(*request) error) error {
-	ep := &endpoint{name: name, serve: serve, metrics: e.metrics.endpoint(name)}
-	_, err := st.router.add(method, path, ep)
-	return err
 }
 
 // mainDB is the default database ("main"), or nil when none is configured.

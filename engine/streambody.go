@@ -10,17 +10,17 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// rowSource is a result being read from PostgreSQL for a streamed body: a
-// large route result (rowsStream) or a large /v1/query result (queryRun).
-// Both methods run on the producer goroutine only.
+// rowSource is a result being read for a streamed body (a *sqlexec.Rows
+// of a large route or /v1/query result). Both methods run on the producer
+// goroutine only.
 type rowSource interface {
-	// fill appends encoded rows to dst until it holds at least limit bytes
-	// or the result ends (done, and the connection is back in its pool).
-	fill(dst []byte, limit int) (out []byte, done bool, err error)
-	// release ends the source once, after the last fill: it stops a
+	// Fill appends encoded rows to dst until it holds at least limit bytes
+	// or the result ends (done).
+	Fill(dst []byte, limit int) (out []byte, done bool, err error)
+	// Release ends the source once, after the last Fill: it stops a
 	// statement still running, returns the connection and records the
 	// outcome (err nil for a complete result).
-	release(err error)
+	Release(err error)
 }
 
 // errClientGone is what a statement stopped for its client is recorded as.
@@ -58,7 +58,7 @@ type streamBody struct {
 // rows the handler encoded already. It starts the producer, which Close
 // stops and waits for.
 func (e *Engine) startStream(r *request, head []byte, src rowSource, stop func(), kind, name string) error {
-	cfg := &e.cfg.Load().Server
+	cfg := &e.cfg().Server
 	b := &streamBody{
 		e: e, sp: newSpool(&e.inflight, int64(cfg.MaxInflightResponseBytes), &e.spilled, int64(cfg.MaxSpillBytes), &e.streamCounters),
 		rctx: r.ctx, kind: kind, name: name,
@@ -66,7 +66,7 @@ func (e *Engine) startStream(r *request, head []byte, src rowSource, stop func()
 		stop:    stop, done: make(chan struct{}),
 	}
 	if err := b.sp.start(head); err != nil {
-		src.release(err)
+		src.Release(err)
 		b.sp.close()
 		return err
 	}
@@ -88,7 +88,7 @@ func (b *streamBody) produce(src rowSource) {
 			b.e.log.Error(err.Error(), b.kind, b.name)
 		}
 		if !released {
-			src.release(b.outcome(err))
+			src.Release(b.outcome(err))
 		}
 		putChunk(buf)
 		b.sp.finish(err)
@@ -96,12 +96,12 @@ func (b *streamBody) produce(src rowSource) {
 	}()
 	for {
 		var done bool
-		buf, done, err = src.fill(buf, spoolChunk)
+		buf, done, err = src.Fill(buf, spoolChunk)
 		if done || err != nil {
 			// The result is read (or failed): the connection goes back
 			// now, before the last bytes are even queued.
 			released = true
-			src.release(b.outcome(err))
+			src.Release(b.outcome(err))
 		}
 		if err == nil {
 			buf, err = b.sp.push(buf)

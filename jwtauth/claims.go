@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -14,23 +15,17 @@ import (
 // A *Claims is immutable and shared: the verifier caches it and returns
 // the same value to every request that presents the same token, from any
 // goroutine. Callers must not modify the Expires field or the bytes that
-// Subject, Claim and JSON return; copy them to keep or change them.
+// Claim returns; copy them to keep or change them.
 type Claims struct {
 	// Expires is the exp claim; zero when the token has none.
 	Expires time.Time
 
-	json     []byte            // the decoded payload, a JSON object
-	sub      []byte            // the sub claim; nil when absent
 	values   map[string][]byte // claim name -> text (see Claim)
 	hasExp   bool
 	hasNbf   bool
 	expLimit time.Time // exp + leeway: refused from this instant on
 	nbfLimit time.Time // nbf - leeway: refused before this instant
 }
-
-// Subject returns the sub claim, or nil when the token has none. It is the
-// usual limiter key for JWT-authenticated clients.
-func (c *Claims) Subject() []byte { return c.sub }
 
 // Claim returns the named top-level claim as text: a string claim
 // unquoted (its JSON escapes decoded), a number or boolean as its JSON
@@ -41,9 +36,6 @@ func (c *Claims) Claim(name string) ([]byte, bool) {
 	v, ok := c.values[name]
 	return v, ok
 }
-
-// JSON returns the whole claims set as the JSON object the token carried.
-func (c *Claims) JSON() []byte { return c.json }
 
 // checkTime refuses c at now when now is outside [nbf-leeway, exp+leeway).
 // RFC 7519 §4.1.4: the token must not be accepted on or after exp;
@@ -73,7 +65,7 @@ func parseClaims(payload []byte, issuer, audience string, leeway time.Duration, 
 	if countMembers(payload) != len(raw) {
 		return nil, errDuplicate("claim", payload)
 	}
-	c := &Claims{json: payload, values: make(map[string][]byte, len(raw))}
+	c := &Claims{values: make(map[string][]byte, len(raw))}
 	for name, v := range raw {
 		text, ok, err := claimText(v)
 		if err != nil {
@@ -96,11 +88,8 @@ func parseClaims(payload []byte, issuer, audience string, leeway time.Duration, 
 	}
 	c.expLimit = c.Expires.Add(leeway)
 	c.nbfLimit = nbf.Add(-leeway)
-	if v := raw["sub"]; v != nil && !isNull(v) {
-		if v[0] != '"' {
-			return nil, errMalformed("sub is not a string", nil)
-		}
-		c.sub = c.values["sub"]
+	if v := raw["sub"]; v != nil && !isNull(v) && v[0] != '"' {
+		return nil, errMalformed("sub is not a string", nil)
 	}
 	for _, r := range require {
 		if isNull(raw[r.name]) {
@@ -210,10 +199,8 @@ func checkAudience(raw json.RawMessage, want string) error {
 	if want == "" {
 		return nil
 	}
-	for _, a := range list {
-		if a == want {
-			return nil
-		}
+	if slices.Contains(list, want) {
+		return nil
 	}
 	return ErrWrongAudience
 }

@@ -1,7 +1,5 @@
 package jwtauth
 
-import "errors"
-
 // Error is why a token was refused. Every failure Verify returns is an
 // *Error, and every *Error means the request is unauthorized (HTTP 401):
 // the engine tests for it with errors.As and shows Error() to the client.
@@ -20,13 +18,6 @@ func (e *Error) Error() string { return "jwtauth: " + e.Reason }
 
 // Unwrap returns the underlying cause, if any.
 func (e *Error) Unwrap() error { return e.Err }
-
-// IsTokenError reports whether err is, or wraps, an *Error: the token was
-// refused, as opposed to a failure of the verifier itself.
-func IsTokenError(err error) bool {
-	var e *Error
-	return errors.As(err, &e)
-}
 
 // The refusals whose text never varies are shared values, so that a cached
 // token refused for its time (the common case on a cache hit) costs no

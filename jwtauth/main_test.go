@@ -162,6 +162,12 @@ func newVerifier(t testing.TB, opts Options) *Verifier {
 }
 
 // reasonOf returns the Reason of err, which must be an *Error.
+// subject returns the sub claim, nil when the token has none.
+func subject(c *Claims) []byte {
+	v, _ := c.Claim("sub")
+	return v
+}
+
 func reasonOf(t testing.TB, err error) string {
 	t.Helper()
 	var e *Error

@@ -62,7 +62,7 @@ func TestVerifyRefusesDuplicateMembers(t *testing.T) {
 			return
 		}
 		if err == nil {
-			t.Fatalf("header %s, claims %s: got accepted (sub %q); want %q", header, payload, c.Subject(), want)
+			t.Fatalf("header %s, claims %s: got accepted (sub %q); want %q", header, payload, subject(c), want)
 		}
 		if got := reasonOf(t, err); got != want {
 			t.Fatalf("header %s, claims %s: got %q; want %q", header, payload, got, want)

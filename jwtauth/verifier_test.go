@@ -23,8 +23,8 @@ func TestVerifyEachAlgorithm(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s %v: Verify: got %v; want success", s.alg, hdr, err)
 		}
-		if got, want := string(c.Subject()), "user-"+s.alg; got != want {
-			t.Fatalf("%s: Subject: got %q; want %q", s.alg, got, want)
+		if got, want := string(subject(c)), "user-"+s.alg; got != want {
+			t.Fatalf("%s: sub: got %q; want %q", s.alg, got, want)
 		}
 		if got, want := c.Expires, t0.Add(time.Hour); !got.Equal(want) {
 			t.Fatalf("%s: Expires: got %v; want %v", s.alg, got, want)
@@ -78,13 +78,10 @@ func TestVerifyRefusals(t *testing.T) {
 		v := newVerifier(t, opts)
 		c, err := v.Verify(tok)
 		if err == nil {
-			t.Fatalf("%s: Verify: got claims %s; want refusal %q", name, c.JSON(), want)
+			t.Fatalf("%s: Verify: got claims %q; want refusal %q", name, c.values, want)
 		}
 		if got := reasonOf(t, err); got != want {
 			t.Fatalf("%s: reason: got %q; want %q", name, got, want)
-		}
-		if !IsTokenError(err) {
-			t.Fatalf("%s: IsTokenError: got false; want true", name)
 		}
 		if st := v.Stats(); st.Refused != 1 || st.Verified != 0 || st.CacheEntries != 0 {
 			t.Fatalf("%s: stats %+v; want 1 refused, nothing verified or cached", name, st)

@@ -27,5 +27,6 @@
 //
 // The package knows nothing of HTTP. Decision carries the numbers for the
 // RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset and Retry-After
-// headers; AppendHeaderSeconds and AppendRetryAfter format them.
+// headers (ResetSeconds and RetryAfterSeconds give the last two in whole
+// seconds); the engine formats them.
 package limiter

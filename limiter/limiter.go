@@ -42,6 +42,37 @@ type Decision struct {
 	RetryAfter time.Duration
 }
 
+// ResetSeconds returns Reset in whole seconds rounded up, as RateLimit-Reset
+// prints it.
+func (d *Decision) ResetSeconds() int64 {
+	return CeilSeconds(d.Reset)
+}
+
+// RetryAfterSeconds returns Retry-After in whole seconds: 0 when the request
+// was allowed, otherwise RetryAfter rounded up and at least 1 (RFC 9110
+// §10.2.3 delay-seconds), since a rejected client told "0" would retry at
+// once.
+func (d *Decision) RetryAfterSeconds() int64 {
+	if d.Allowed {
+		return 0
+	}
+	return max(CeilSeconds(d.RetryAfter), 1)
+}
+
+// CeilSeconds returns d in whole seconds rounded up, and 0 for d <= 0.
+// Rounding up keeps a client that waits the advertised time from arriving a
+// fraction of a second too early.
+func CeilSeconds(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	s := int64(d / time.Second)
+	if d%time.Second != 0 {
+		s++
+	}
+	return s
+}
+
 // Stats is a snapshot of a limiter's counters since it was created. The
 // engine renders it as Prometheus text; the package has no metrics
 // dependency of its own.

@@ -3,6 +3,7 @@
 package limiter
 
 import (
+	"strconv"
 	"testing"
 	"time"
 )
@@ -21,8 +22,8 @@ func TestDecisionAllocatesNothing(t *testing.T) {
 		buf := make([]byte, 0, 64)
 		allocs := testing.AllocsPerRun(1000, func() {
 			d := l.Allow(key, now)
-			buf = AppendHeaderSeconds(buf[:0], d.Reset)
-			buf = AppendRetryAfter(buf, d.RetryAfter)
+			buf = strconv.AppendInt(buf[:0], d.ResetSeconds(), 10)
+			buf = strconv.AppendInt(buf, d.RetryAfterSeconds(), 10)
 		})
 		if allocs != 0 {
 			t.Fatalf("%s: allocations per decision: got %v; want 0", name, allocs)

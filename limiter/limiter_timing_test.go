@@ -115,8 +115,8 @@ func BenchmarkAppendHeaders(b *testing.B) {
 	for b.Loop() {
 		buf = strconv.AppendInt(buf[:0], d.Limit, 10)
 		buf = strconv.AppendInt(buf, d.Remaining, 10)
-		buf = AppendHeaderSeconds(buf, d.Reset)
-		buf = AppendRetryAfter(buf, d.RetryAfter)
+		buf = strconv.AppendInt(buf, d.ResetSeconds(), 10)
+		buf = strconv.AppendInt(buf, d.RetryAfterSeconds(), 10)
 	}
 	Sink.Add(int64(len(buf)))
 }

@@ -55,6 +55,6 @@ func TestGateAndObserveDoNotAllocate(t *testing.T) {
 		}
 	})
 	g.leave()
-	p := newPool(t, Options{URL: offlineURL})
+	p := newPool(t, Options{URL: offlineURL, MaxConns: 1})
 	f("Observe", func() { p.Observe(time.Millisecond) })
 }

@@ -33,14 +33,18 @@ func poolConfig(o Options, afterConnect func(context.Context, *pgx.Conn) error, 
 	cfg.MaxConns = o.MaxConns
 	cfg.MinConns = o.MinConns
 	cc := cfg.ConnConfig
-	cc.ConnectTimeout = o.ConnectTimeout
+	if o.ConnectTimeout > 0 {
+		cc.ConnectTimeout = o.ConnectTimeout
+	}
 	if cc.RuntimeParams == nil {
 		cc.RuntimeParams = make(map[string]string)
 	}
 	for k, v := range o.Settings {
 		cc.RuntimeParams[k] = v
 	}
-	cc.RuntimeParams["application_name"] = o.ApplicationName
+	if o.ApplicationName != "" {
+		cc.RuntimeParams["application_name"] = o.ApplicationName
+	}
 	if o.StatementTimeout > 0 {
 		cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(ceilMillis(o.StatementTimeout), 10)
 	}

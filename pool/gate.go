@@ -49,6 +49,11 @@ func (g *gate) enter(ctx context.Context, done <-chan struct{}) (time.Duration, 
 
 // wait is enter's slow path, kept apart so that the fast path inlines.
 func (g *gate) wait(ctx context.Context, done <-chan struct{}) (time.Duration, error) {
+	if g.timeout <= 0 {
+		// AcquireTimeout 0: refuse at once, without arming a timer.
+		g.rejected.Add(1)
+		return 0, errGateTimeout
+	}
 	g.waiting.Add(1)
 	start := time.Now()
 	t := acquireTimer(g.timeout)

@@ -11,24 +11,27 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Defaults applied by New to zero fields of Options.
-const (
-	DefaultMaxConns       = 20
-	DefaultAcquireTimeout = time.Second
-	DefaultConnectTimeout = 5 * time.Second
-	DefaultSlowQuery      = 500 * time.Millisecond
-	// DefaultMaxMessageBytes is MaxMessageBytes' default: 64 MiB.
-	DefaultMaxMessageBytes = 64 << 20
-	DefaultApplicationName = "pgfast"
-)
+// DefaultMaxMessageBytes is MaxMessageBytes' default: 64 MiB.
+const DefaultMaxMessageBytes = 64 << 20
 
 // Options configures one Pool: one database, or one account that needs its
-// own role, read-only mode, timeout or size. The zero value plus a URL works.
-// Every field maps one-to-one onto a key of the `databases` (or `accounts`)
+// own role, read-only mode, timeout or size. URL and MaxConns are required;
+// every other field's zero value works and means what its doc says. Every
+// field maps one-to-one onto a key of the `databases` (or `accounts`)
 // section of the configuration; validation errors name that key.
 //
+// Defaults live in one place. The configuration's defaults (config.Default,
+// documented in the config reference) are the user-facing contract, and the
+// engine passes them through unchanged, so this package sets no default of
+// its own for a field the configuration sets: a zero here means zero (off,
+// none, or at once), never "the default". The exceptions are fields the
+// configuration has no key for (MaxMessageBytes, Logger) and
+// MaxConcurrentQueries' "0 means MaxConns", kept for account pools (see
+// that field).
+//
 // Values given here override the same parameters in URL (pool_max_conns,
-// connect_timeout, application_name, statement_timeout...).
+// connect_timeout, application_name, statement_timeout...); a zero
+// ConnectTimeout, ApplicationName or StatementTimeout leaves the URL's.
 type Options struct {
 	// Name identifies the pool in errors, logs and stats: "main" for
 	// databases.main, "account:acc_x" for an account's own pool. Operators
@@ -40,7 +43,9 @@ type Options struct {
 	URL string
 
 	// MaxConns is the number of server connections the pool may open.
-	// Default 20. Each PostgreSQL backend costs several MB of server memory,
+	// Required (at least 1): it has no default here, as the configuration
+	// always sets it (max_conns, default 20; an account's max_connections,
+	// default 10). Each PostgreSQL backend costs several MB of server memory,
 	// and throughput stops growing past a few connections per server core, so
 	// raise it only when the database has idle cores under load.
 	MaxConns int32
@@ -55,13 +60,20 @@ type Options struct {
 	// once. 0 means MaxConns, which is right for nearly everyone. A value above
 	// MaxConns lets that many extra callers queue inside the pool; their wait is
 	// still bounded by AcquireTimeout (at the cost of one context allocation
-	// per Acquire).
+	// per Acquire), which must then not be 0.
+	//
+	// The configuration also turns 0 into max_conns (config's Load), so for a
+	// databases entry it arrives filled and the config's value wins; the rule
+	// here serves account pools, whose size the engine takes from
+	// max_connections and whose gate it leaves at 0, and callers without a
+	// configuration (this package's tests).
 	MaxConcurrentQueries int
 
 	// AcquireTimeout bounds how long Acquire waits for a slot when the gate is
 	// full before giving up with a *BusyError (HTTP 503 with Retry-After).
-	// Default 1s. Under overload a quick refusal beats a pile-up: keep it well
-	// under the clients' own timeouts.
+	// 0 refuses at once when no slot is free (no timer is armed). The
+	// configuration's acquire_timeout defaults to 1s. Under overload a quick
+	// refusal beats a pile-up: keep it well under the clients' own timeouts.
 	AcquireTimeout time.Duration
 
 	// StatementTimeout is sent as statement_timeout (in whole milliseconds,
@@ -71,16 +83,21 @@ type Options struct {
 	StatementTimeout time.Duration
 
 	// ConnectTimeout bounds one connection attempt, TCP and authentication
-	// included, and Ping when its context has no deadline. Default 5s.
+	// included, and Ping when its context has no deadline. 0 leaves the URL's
+	// connect_timeout in force, or no bound when the URL has none (pgx's
+	// default). The configuration's connect_timeout defaults to 5s.
 	ConnectTimeout time.Duration
 
 	// SlowQuery is the duration from which Observe counts a query as slow
-	// (Stats.SlowQueries). Default 500ms; a negative value turns the counter
-	// off (zero means the default, so that the zero Options work).
+	// (Stats.SlowQueries). 0 turns the counter off, as slow_query: 0 does in
+	// the configuration, which passes its value (default 500ms) straight
+	// through.
 	SlowQuery time.Duration
 
 	// ApplicationName is sent as application_name, which shows in
-	// pg_stat_activity and the server log. Default "pgfast".
+	// pg_stat_activity and the server log. Empty sends none, leaving the
+	// URL's application_name, if any. The configuration's application_name
+	// defaults to "pgfast".
 	ApplicationName string
 
 	// Settings are run-time parameters sent in the startup packet, so they
@@ -155,25 +172,11 @@ var reservedSettings = map[string]string{
 	"session_authorization":         "role",
 }
 
-// withDefaults returns a copy of o with every zero field set to its default.
+// withDefaults returns a copy of o with the package's few defaults applied:
+// only for fields the configuration does not set (see Options).
 func (o Options) withDefaults() Options {
-	if o.MaxConns == 0 {
-		o.MaxConns = DefaultMaxConns
-	}
 	if o.MaxConcurrentQueries == 0 {
 		o.MaxConcurrentQueries = int(o.MaxConns)
-	}
-	if o.AcquireTimeout == 0 {
-		o.AcquireTimeout = DefaultAcquireTimeout
-	}
-	if o.ConnectTimeout == 0 {
-		o.ConnectTimeout = DefaultConnectTimeout
-	}
-	if o.SlowQuery == 0 {
-		o.SlowQuery = DefaultSlowQuery
-	}
-	if o.ApplicationName == "" {
-		o.ApplicationName = DefaultApplicationName
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -207,11 +210,17 @@ func (o Options) Validate() error {
 	case o.MaxConcurrentQueries < 1:
 		return bad("max_concurrent_queries", "must be at least 1 (0 means max_conns), got %d", o.MaxConcurrentQueries)
 	case o.AcquireTimeout < 0:
-		return bad("acquire_timeout", "must not be negative, got %s", o.AcquireTimeout)
+		return bad("acquire_timeout", "must not be negative (0 refuses at once), got %s", o.AcquireTimeout)
 	case o.StatementTimeout < 0:
 		return bad("statement_timeout", "must not be negative (0 keeps the server's default), got %s", o.StatementTimeout)
 	case o.ConnectTimeout < 0:
-		return bad("connect_timeout", "must not be negative, got %s", o.ConnectTimeout)
+		return bad("connect_timeout", "must not be negative (0 leaves the URL's), got %s", o.ConnectTimeout)
+	case o.SlowQuery < 0:
+		return bad("slow_query", "must not be negative (0 turns it off), got %s", o.SlowQuery)
+	case o.AcquireTimeout == 0 && o.MaxConcurrentQueries > int(o.MaxConns):
+		// pgxpool gives up at once on a context that is already done, even
+		// with a connection idle: the callers past max_conns need time to wait.
+		return bad("max_concurrent_queries", "must not exceed max_conns (%d) when acquire_timeout is 0, got %d", o.MaxConns, o.MaxConcurrentQueries)
 	}
 	// Startup-packet strings are NUL-terminated on the wire.
 	if strings.IndexByte(o.ApplicationName, 0) >= 0 {

@@ -9,22 +9,44 @@ import (
 )
 
 func TestOptionsDefaults(t *testing.T) {
-	o := Options{URL: offlineURL}.withDefaults()
-	if o.MaxConns != 20 || o.MaxConcurrentQueries != 20 {
-		t.Fatalf("got MaxConns=%d MaxConcurrentQueries=%d; want 20 and 20", o.MaxConns, o.MaxConcurrentQueries)
-	}
-	if o.AcquireTimeout != time.Second || o.ConnectTimeout != 5*time.Second || o.SlowQuery != 500*time.Millisecond {
-		t.Fatalf("got AcquireTimeout=%s ConnectTimeout=%s SlowQuery=%s; want 1s, 5s, 500ms", o.AcquireTimeout, o.ConnectTimeout, o.SlowQuery)
-	}
-	if o.ApplicationName != "pgfast" || o.Logger == nil || o.StatementTimeout != 0 {
-		t.Fatalf("got ApplicationName=%q Logger=%v StatementTimeout=%s; want pgfast, a logger, 0", o.ApplicationName, o.Logger, o.StatementTimeout)
-	}
-	o = Options{URL: offlineURL, MaxConns: 7}.withDefaults()
+	// The configuration sets these, so the zero value means zero, not a default.
+	o := Options{URL: offlineURL, MaxConns: 7}.withDefaults()
 	if o.MaxConcurrentQueries != 7 {
 		t.Fatalf("got gate %d; want it to follow MaxConns 7", o.MaxConcurrentQueries)
 	}
-	if err := (Options{URL: offlineURL}).Validate(); err != nil {
-		t.Fatalf("zero options with a URL: got %v; want valid", err)
+	if o.AcquireTimeout != 0 || o.ConnectTimeout != 0 || o.SlowQuery != 0 || o.StatementTimeout != 0 || o.ApplicationName != "" {
+		t.Fatalf("got AcquireTimeout=%s ConnectTimeout=%s SlowQuery=%s StatementTimeout=%s ApplicationName=%q; want zeros kept",
+			o.AcquireTimeout, o.ConnectTimeout, o.SlowQuery, o.StatementTimeout, o.ApplicationName)
+	}
+	// The configuration has no key for these.
+	if o.Logger == nil || o.MaxMessageBytes != DefaultMaxMessageBytes {
+		t.Fatalf("got Logger=%v MaxMessageBytes=%d; want a logger and %d", o.Logger, o.MaxMessageBytes, DefaultMaxMessageBytes)
+	}
+	if err := (Options{URL: offlineURL, MaxConns: 1}).Validate(); err != nil {
+		t.Fatalf("zero options with a URL and MaxConns: got %v; want valid", err)
+	}
+	var ce *ConfigError
+	if err := (Options{URL: offlineURL}).Validate(); !errors.As(err, &ce) || ce.Field != "max_conns" {
+		t.Fatalf("zero MaxConns: got %v; want a max_conns *ConfigError (it has no default)", err)
+	}
+}
+
+func TestZeroAcquireTimeoutRefusesAtOnce(t *testing.T) {
+	p := newPool(t, Options{URL: offlineURL, MaxConns: 1})
+	if _, err := p.gate.enter(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	defer p.gate.leave()
+	start := time.Now()
+	_, err := p.Acquire(context.Background())
+	if !IsBusy(err) {
+		t.Fatalf("got %v; want a BusyError", err)
+	}
+	if d := time.Since(start); d > 50*time.Millisecond {
+		t.Fatalf("refused after %s; want at once", d)
+	}
+	if s := p.Stats(); s.GateRejected != 1 || s.GateWaiting != 0 {
+		t.Fatalf("got GateRejected=%d GateWaiting=%d; want 1 and 0", s.GateRejected, s.GateWaiting)
 	}
 }
 
@@ -35,6 +57,9 @@ func TestValidate(t *testing.T) {
 			o.URL = ""
 		} else if o.URL == "" {
 			o.URL = offlineURL
+		}
+		if o.MaxConns == 0 {
+			o.MaxConns = 2
 		}
 		o.Name = "main"
 		err := o.Validate()
@@ -61,6 +86,8 @@ func TestValidate(t *testing.T) {
 	f(Options{AcquireTimeout: -time.Second}, "acquire_timeout", "negative")
 	f(Options{StatementTimeout: -time.Second}, "statement_timeout", "negative")
 	f(Options{ConnectTimeout: -time.Second}, "connect_timeout", "negative")
+	f(Options{SlowQuery: -time.Second}, "slow_query", "negative (0 turns it off)")
+	f(Options{MaxConcurrentQueries: 3}, "max_concurrent_queries", "must not exceed max_conns (2) when acquire_timeout is 0, got 3")
 	f(Options{ApplicationName: "a\x00b"}, "application_name", "NUL")
 	f(Options{Role: "r\x00"}, "role", "NUL")
 	f(Options{Settings: map[string]string{"work_mem": "1\x00"}}, "settings.work_mem", "NUL")
@@ -72,7 +99,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestValidateDoesNotLeakPassword(t *testing.T) {
-	err := Options{URL: "postgres://u:hunter2@host:notaport/db"}.Validate()
+	err := Options{URL: "postgres://u:hunter2@host:notaport/db", MaxConns: 1}.Validate()
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("got %v; want an error without the password", err)
 	}

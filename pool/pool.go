@@ -70,6 +70,9 @@ func New(ctx context.Context, opts Options) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Ping's bound is the connect timeout in force: the URL's
+	// connect_timeout when ConnectTimeout is 0.
+	p.opts.ConnectTimeout = cfg.ConnConfig.ConnectTimeout
 	p.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pool: cannot create pool %q: %w", o.Name, err)
@@ -158,12 +161,12 @@ func (p *Pool) acquireError(err error) error {
 // settings, on a pooled connection. It bypasses the gate, so a health check
 // is not refused while the gate is full; it does wait for a connection when
 // all of them are in use. Without a deadline on ctx it is bounded by
-// ConnectTimeout.
+// ConnectTimeout (or the URL's connect_timeout), if any.
 func (p *Pool) Ping(ctx context.Context) error {
 	if p.closed.Load() {
 		return fmt.Errorf("pool: cannot ping %q: %w", p.opts.Name, ErrClosed)
 	}
-	if _, ok := ctx.Deadline(); !ok {
+	if _, ok := ctx.Deadline(); !ok && p.opts.ConnectTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.opts.ConnectTimeout)
 		defer cancel()

@@ -91,7 +91,7 @@ func BenchmarkGate(b *testing.B) {
 
 // BenchmarkObserve measures recording a query duration from many goroutines.
 func BenchmarkObserve(b *testing.B) {
-	p := newPool(b, Options{URL: offlineURL})
+	p := newPool(b, Options{URL: offlineURL, MaxConns: 1})
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		d := time.Millisecond

@@ -76,7 +76,7 @@ func tableState(t *testing.T, dbURL string) int64 {
 
 func TestReadOnlyTransactionRefusesWrites(t *testing.T) {
 	dbURL := pgtest.NewDatabase(t, readOnlySchema)
-	p := newPool(t, Options{URL: dbURL, ReadOnly: true})
+	p := newPool(t, Options{URL: dbURL, MaxConns: 2, ReadOnly: true})
 	before := tableState(t, dbURL)
 	for _, tr := range writeTricks[:7] { // the single-statement ones
 		if got := sqlState(tr.run(t, p)); got != "25006" {
@@ -98,7 +98,7 @@ func TestReadOnlyTransactionRefusesWrites(t *testing.T) {
 // guarantee, which is why read-only accounts need an unprivileged role.
 func TestReadOnlyAloneCanBeTurnedOff(t *testing.T) {
 	dbURL := pgtest.NewDatabase(t, readOnlySchema)
-	p := newPool(t, Options{URL: dbURL, ReadOnly: true})
+	p := newPool(t, Options{URL: dbURL, MaxConns: 2, ReadOnly: true})
 	for _, i := range []int{7, 8, 9, 10, 11} {
 		if err := writeTricks[i].run(t, p); err != nil {
 			t.Fatalf("%s: got %v; want it to write (read-only mode is only a session default)", writeTricks[i].name, err)
@@ -114,7 +114,7 @@ func TestReadOnlyWithUnprivilegedLoginHolds(t *testing.T) {
 	login := uniqueRole("reader")
 	superExec(t, dbURL, "CREATE ROLE "+login+" LOGIN; GRANT SELECT ON t TO "+login)
 	t.Cleanup(func() { superExec(t, dbURL, "DROP OWNED BY "+login+"; DROP ROLE IF EXISTS "+login) })
-	p := newPool(t, Options{URL: withUser(t, dbURL, login), ReadOnly: true})
+	p := newPool(t, Options{URL: withUser(t, dbURL, login), MaxConns: 2, ReadOnly: true})
 	before := tableState(t, dbURL)
 	tricks := slices.Concat(writeTricks, []trick{{name: "SET ROLE to the superuser", sqls: []string{"SET ROLE postgres"}}})
 	for _, tr := range tricks {
@@ -203,7 +203,7 @@ func TestReleaseDiscardsChangedSession(t *testing.T) {
 // protocol, which accepts them.
 func TestExtendedProtocolCarriesOneStatement(t *testing.T) {
 	dbURL := pgtest.NewDatabase(t, readOnlySchema)
-	p := newPool(t, Options{URL: dbURL})
+	p := newPool(t, Options{URL: dbURL, MaxConns: 1})
 	c := acquire(t, p)
 	defer c.Release()
 	ctx := context.Background()

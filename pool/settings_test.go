@@ -13,6 +13,7 @@ func TestStartupParametersComeFromTheClient(t *testing.T) {
 	dbURL := pgtest.NewDatabase(t)
 	p := newPool(t, Options{
 		URL:              dbURL,
+		MaxConns:         1,
 		StatementTimeout: 1500 * time.Millisecond,
 		ReadOnly:         true,
 		ApplicationName:  "pgfast-test",
@@ -58,16 +59,25 @@ func TestStartupParametersComeFromTheClient(t *testing.T) {
 	f("TimeZone", "Europe/Paris")
 }
 
-func TestDefaultsLeaveServerSettingsAlone(t *testing.T) {
-	p := newPool(t, Options{URL: pgtest.NewDatabase(t)})
+func TestZeroOptionsLeaveServerSettingsAlone(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	p := newPool(t, Options{URL: dbURL + "&application_name=from_url", MaxConns: 1})
 	if got := queryString(t, p, "SELECT source FROM pg_settings WHERE name = 'statement_timeout'"); got != "default" {
 		t.Fatalf("statement_timeout source: got %q; want default (StatementTimeout 0 sends nothing)", got)
 	}
-	if got := queryString(t, p, "SELECT current_setting('application_name')"); got != "pgfast" {
-		t.Fatalf("application_name: got %q; want pgfast", got)
+	if got := queryString(t, p, "SELECT current_setting('application_name')"); got != "from_url" {
+		t.Fatalf("application_name: got %q; want from_url (ApplicationName empty leaves the URL's)", got)
 	}
 	if got := queryString(t, p, "SELECT current_setting('transaction_read_only')"); got != "off" {
 		t.Fatalf("transaction_read_only: got %q; want off", got)
+	}
+}
+
+func TestApplicationNameOverridesTheURL(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	p := newPool(t, Options{URL: dbURL + "&application_name=from_url", MaxConns: 1, ApplicationName: "pgfast"})
+	if got := queryString(t, p, "SELECT current_setting('application_name')"); got != "pgfast" {
+		t.Fatalf("application_name: got %q; want pgfast (ApplicationName wins over the URL's)", got)
 	}
 }
 
@@ -108,10 +118,10 @@ func TestBadStartupSettingFailsPing(t *testing.T) {
 		}
 	}
 	dbURL := pgtest.NewDatabase(t)
-	f(Options{URL: dbURL, Settings: map[string]string{"work_mem": "lots"}}, "work_mem")
-	f(Options{URL: dbURL, Settings: map[string]string{"no_such_setting": "1"}}, "no_such_setting")
-	f(Options{URL: dbURL, Role: uniqueRole("missing")}, "role")
-	f(Options{URL: offlineURL, ConnectTimeout: time.Second}, "connect")
+	f(Options{URL: dbURL, MaxConns: 1, Settings: map[string]string{"work_mem": "lots"}}, "work_mem")
+	f(Options{URL: dbURL, MaxConns: 1, Settings: map[string]string{"no_such_setting": "1"}}, "no_such_setting")
+	f(Options{URL: dbURL, MaxConns: 1, Role: uniqueRole("missing")}, "role")
+	f(Options{URL: offlineURL, MaxConns: 1, ConnectTimeout: time.Second}, "connect")
 }
 
 func TestPingBypassesFullGate(t *testing.T) {

@@ -53,7 +53,8 @@ type Stats struct {
 
 	// Queries counts queries passed to Observe.
 	Queries int64
-	// SlowQueries counts those that took SlowQuery or longer.
+	// SlowQueries counts those that took SlowQuery or longer; none when
+	// SlowQuery is 0 (off).
 	SlowQueries int64
 	// QueryEMA is the exponential moving average of their durations.
 	QueryEMA time.Duration

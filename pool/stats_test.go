@@ -9,7 +9,7 @@ import (
 )
 
 func TestObserveCountsAndEMA(t *testing.T) {
-	p := newPool(t, Options{URL: offlineURL, SlowQuery: 100 * time.Millisecond})
+	p := newPool(t, Options{URL: offlineURL, MaxConns: 1, SlowQuery: 100 * time.Millisecond})
 	p.Observe(80 * time.Millisecond)
 	if s := p.Stats(); s.QueryEMA != 80*time.Millisecond || s.Queries != 1 || s.SlowQueries != 0 {
 		t.Fatalf("got EMA=%s queries=%d slow=%d; want 80ms, 1, 0 (the first sample sets the EMA)", s.QueryEMA, s.Queries, s.SlowQueries)
@@ -35,7 +35,7 @@ func TestObserveCountsAndEMA(t *testing.T) {
 }
 
 func TestSlowQueryOff(t *testing.T) {
-	p := newPool(t, Options{URL: offlineURL, SlowQuery: -1})
+	p := newPool(t, Options{URL: offlineURL, MaxConns: 1}) // SlowQuery 0: off
 	p.Observe(time.Hour)
 	if s := p.Stats(); s.SlowQueries != 0 || s.Queries != 1 {
 		t.Fatalf("got slow=%d queries=%d; want 0 and 1", s.SlowQueries, s.Queries)

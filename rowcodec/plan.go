@@ -142,9 +142,6 @@ func NewPlan(fields []pgconn.FieldDescription, opts Options) (*Plan, error) {
 	return p, nil
 }
 
-// NumColumns returns the number of columns of the result shape.
-func (p *Plan) NumColumns() int { return len(p.cols) }
-
 // AppendColumns appends the column list, [{"name":"id","type":"int8"},…],
 // with each type's pg_type.typname (or its OID in digits when unknown).
 func (p *Plan) AppendColumns(dst []byte) []byte { return append(dst, p.columns...) }

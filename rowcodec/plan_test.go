@@ -40,8 +40,8 @@ func TestPlanRowShapes(t *testing.T) {
 	if got := string(plan.AppendColumns(nil)); got != `[{"name":"id","type":"int8"},{"name":"we\"ird","type":"text"},{"name":"p","type":"point"},{"name":"n","type":"numeric"},{"name":"b","type":"bool"},{"name":"j","type":"jsonb"}]` {
 		t.Errorf("AppendColumns: got %s", got)
 	}
-	if plan.NumColumns() != 6 {
-		t.Errorf("NumColumns: got %d; want 6", plan.NumColumns())
+	if len(plan.cols) != 6 {
+		t.Errorf("columns: got %d; want 6", len(plan.cols))
 	}
 }
 

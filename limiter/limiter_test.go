@@ -22,33 +22,6 @@ func TestCeilSeconds(t *testing.T) {
 	f(time.Hour, 3600)
 }
 
-func TestAppendHeaderSeconds(t *testing.T) {
-	f := func(d time.Duration, want string) {
-		t.Helper()
-		if got := string(AppendHeaderSeconds([]byte("x"), d)); got != "x"+want {
-			t.Fatalf("AppendHeaderSeconds(%s): got %q; want %q", d, got, "x"+want)
-		}
-	}
-	f(0, "0")
-	f(-time.Millisecond, "0")
-	f(1500*time.Millisecond, "2")
-	f(42*time.Second, "42")
-}
-
-func TestAppendRetryAfter(t *testing.T) {
-	f := func(d time.Duration, want string) {
-		t.Helper()
-		if got := string(AppendRetryAfter(nil, d)); got != want {
-			t.Fatalf("AppendRetryAfter(%s): got %q; want %q", d, got, want)
-		}
-	}
-	f(0, "1") // a rejected client is never told to retry at once
-	f(time.Nanosecond, "1")
-	f(time.Second, "1")
-	f(1001*time.Millisecond, "2")
-	f(90*time.Second, "90")
-}
-
 func TestDecisionSeconds(t *testing.T) {
 	f := func(d Decision, reset, retry int64) {
 		t.Helper()

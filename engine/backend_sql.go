@@ -1,0 +1,72 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/pgfast/pgfast/sqlexec"
+)
+
+// sqlBackend answers a declared route with its compiled statement.
+type sqlBackend struct {
+	e    *Engine
+	stmt *sqlexec.Statement
+	name string // the route's, for logs
+	// many results may be large: past cache.stream_threshold_bytes they
+	// stream instead of being buffered whole.
+	many bool
+}
+
+var bodyNotFound = []byte(`{"error":{"code":"not_found","message":"no row matches"}}`)
+
+// fetch runs the statement and encodes its whole result (for the cache).
+func (b *sqlBackend) fetch(ctx context.Context, args [][]byte, limit int) (fetched, error) {
+	x, err := b.stmt.Run(ctx, args)
+	if err != nil {
+		return fetched{}, err
+	}
+	body, done, err := x.Fill(nil, limit)
+	noRows := x.NoRows()
+	x.Release(err)
+	switch {
+	case err != nil:
+		return fetched{}, err
+	case !done:
+		return fetched{}, errTooLargeToCache
+	case noRows:
+		return fetched{status: 404, contentType: contentTypeJSON, body: append(body, bodyNotFound...)}, nil
+	}
+	return fetched{status: 200, contentType: contentTypeJSON, body: body}, nil
+}
+
+// serve runs the statement for this request alone, encoding into
+// fasthttp's pooled body buffer. A `many` result larger than
+// cache.stream_threshold_bytes streams (chunked): its rows are read into a
+// spool at the database's pace, so the connection goes back as soon as the
+// result is read however slowly the client takes it.
+func (b *sqlBackend) serve(r *request) error {
+	x, err := b.stmt.Run(context.Background(), r.values.args())
+	if err != nil {
+		return err
+	}
+	limit := 0
+	if b.many {
+		limit = b.e.streamThreshold()
+	}
+	r.ctx.SetContentTypeBytes(contentTypeJSON)
+	body, done, err := x.Fill(r.ctx.Response.SwapBody(nil)[:0], limit)
+	if err == nil && !done {
+		return b.e.startStream(r, body, x, x.Canceler(), "route", b.name)
+	}
+	noRows := x.NoRows()
+	x.Release(err)
+	if err != nil {
+		return err
+	}
+	if noRows {
+		r.ctx.SetStatusCode(404)
+		body = append(body, bodyNotFound...)
+	}
+	r.ctx.Response.SwapBody(body)
+	r.dynamic = true
+	return nil
+}

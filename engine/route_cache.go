@@ -1,0 +1,169 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/pgfast/pgfast/cache"
+)
+
+// cachePolicy is an endpoint's cache stage, compiled from the route's
+// cache, cache_key and stale_* keys.
+type cachePolicy struct {
+	route  uint32 // the cache's route id: kept across reloads while the route is unchanged
+	keyIdx []int  // indexes into the params that key the cache
+	ttl    time.Duration
+	grace  time.Duration // how long past ttl a stale body may still serve
+	swr    bool          // stale_while_revalidate: serve stale, refresh behind
+	fetch  fetcher
+	e      *Engine
+}
+
+var (
+	headerETag         = []byte("ETag")
+	headerCacheControl = []byte("Cache-Control")
+	headerAge          = []byte("Age")
+	valueAcceptEnc     = []byte("Accept-Encoding")
+	// Request header names in the canonical form fasthttp normalizes
+	// incoming names to, so lookups skip normalizing the key each time.
+	headerAcceptEncoding = []byte(fasthttp.HeaderAcceptEncoding)
+	headerIfNoneMatch    = []byte(fasthttp.HeaderIfNoneMatch)
+	encGzip              = []byte("gzip")
+	encBrotli            = []byte("br")
+)
+
+// statusStream marks a cache entry that holds no body: the key's answer is
+// larger than cache.stream_threshold_bytes and is streamed uncached.
+const statusStream = 0
+
+// serve answers from the cache when it can, else fetches once per key
+// however many requests miss at the same time.
+func (cp *cachePolicy) serve(r *request, ep *endpoint) error {
+	key := cp.key(r)
+	c := cp.e.cache
+	if ent, ok := c.GetAt(key, r.ctx.Time()); ok {
+		return cp.answer(r, ep, ent, false)
+	}
+	if cp.swr {
+		if ent, ok := c.GetStale(key); ok && ent.Status != statusStream {
+			c.Refresh(key, cp.fill(r.values.args()))
+			return cp.answer(r, ep, ent, true)
+		}
+	}
+	ent, _, err := c.Do(context.Background(), key, cp.fill(r.values.args()))
+	if err != nil {
+		if cp.grace > 0 && isUnavailable(err) {
+			if ent, ok := c.GetStale(key); ok && ent.Status != statusStream {
+				return cp.answer(r, ep, ent, true)
+			}
+		}
+		return err
+	}
+	return cp.answer(r, ep, ent, false)
+}
+
+// key hashes the route id and the key parameters.
+func (cp *cachePolicy) key(r *request) uint64 {
+	h := &r.hasher
+	h.Reset(cp.route)
+	for _, i := range cp.keyIdx {
+		if v := r.values.v[i]; v == nil {
+			h.WriteNull()
+		} else {
+			h.Write(v)
+		}
+	}
+	return h.Sum()
+}
+
+// answer writes ent, or runs the backend for a key marked as streaming.
+func (cp *cachePolicy) answer(r *request, ep *endpoint, ent *cache.Entry, stale bool) error {
+	if ent.Status == statusStream {
+		r.ctx.Response.Header.SetCanonical(headerCacheControl, ep.cacheControl)
+		return ep.backend.serve(r)
+	}
+	writeEntry(r, ep, ent, stale)
+	return nil
+}
+
+// fill fetches for the cache. The values are copied: the fill may outlive
+// the request that started it (a coalesced or background run).
+func (cp *cachePolicy) fill(vals [][]byte) cache.FillFunc {
+	args := make([][]byte, len(vals))
+	for i, v := range vals {
+		if v != nil {
+			args[i] = append([]byte{}, v...)
+		}
+	}
+	return func(ctx context.Context) (ent *cache.Entry, err error) {
+		// Fills also run in background refreshes, outside any handler.
+		defer func() {
+			if v := recover(); v != nil {
+				cp.e.log.Error("BUG: panic while filling the cache", "route", cp.route, "panic", v)
+				ent, err = nil, fmt.Errorf("BUG: panic while filling the cache: %v", v)
+			}
+		}()
+		resp, err := cp.fetch.fetch(ctx, args, cp.e.streamThreshold())
+		if err == errTooLargeToCache {
+			// Remember for the route's ttl that this key streams, so its
+			// requests go straight to the streamed path instead of
+			// filling (and dropping) a large body every time.
+			return cp.e.cache.NewEntry(cp.route, cache.Meta{Status: statusStream}, nil, cp.ttl, 0), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		meta := cache.Meta{Status: resp.status, ContentType: resp.contentType}
+		return cp.e.cache.NewEntry(cp.route, meta, resp.body, cp.ttl, cp.grace), nil
+	}
+}
+
+func isUnavailable(err error) bool {
+	he := errorFrom(err)
+	return he.Status == 503 || he.Status == 504
+}
+
+// writeEntry answers from a cached entry: pre-encoded (and pre-compressed)
+// bytes handed over without a copy, conditional requests answered 304.
+func writeEntry(r *request, ep *endpoint, ent *cache.Entry, stale bool) {
+	ctx := r.ctx
+	body, etag := ent.Body, ent.ETag
+	ae := ctx.Request.Header.PeekCanonical(headerAcceptEncoding)
+	var enc []byte
+	switch {
+	case ent.Brotli != nil && bytes.Contains(ae, encBrotli):
+		body, etag, enc = ent.Brotli, ent.BrotliETag, encBrotli
+	case ent.Gzip != nil && bytes.Contains(ae, encGzip):
+		body, etag, enc = ent.Gzip, ent.GzipETag, encGzip
+	}
+	h := &ctx.Response.Header
+	h.SetContentTypeBytes(ent.ContentType)
+	for _, f := range ent.Header {
+		h.SetCanonical(f.Name, f.Value)
+	}
+	h.SetCanonical(headerCacheControl, ep.cacheControl)
+	setVary(h, valueAcceptEnc)
+	h.SetCanonical(headerETag, etag)
+	if stale {
+		r.buf = strconv.AppendInt(r.buf[:0], int64(ent.Age(time.Now())/time.Second), 10)
+		h.SetCanonical(headerAge, r.buf)
+	}
+	if inm := ctx.Request.Header.PeekCanonical(headerIfNoneMatch); len(inm) > 0 && bytes.Contains(inm, etag) {
+		ctx.SetStatusCode(fasthttp.StatusNotModified)
+		return
+	}
+	if enc != nil {
+		h.SetContentEncodingBytes(enc)
+	}
+	ctx.SetStatusCode(ent.Status)
+	ctx.Response.SetBodyRaw(body)
+}
+
+func (e *Engine) streamThreshold() int {
+	return int(e.cfg().Cache.StreamThresholdBytes)
+}

@@ -1,0 +1,56 @@
+package sqlexec
+
+import (
+	"context"
+
+	"github.com/pgfast/pgfast/rowcodec"
+)
+
+// Query runs one raw statement (the query API) with JSON params on a
+// connection of db, encoded as enc. The statement is prepared once per
+// connection (or only described, when db.Unnamed); a prepared plan that
+// went stale under a schema change is prepared again, once.
+func (db *DB) Query(ctx context.Context, sql string, params []any, enc Encoding) (*Rows, error) {
+	x, err := acquire(ctx, db, 0)
+	if err != nil {
+		return nil, err
+	}
+	err = x.query(sql, params, enc)
+	if err != nil && forget(x.conn.PgConn(), sql, err) {
+		x.rr, x.err, x.peeked = nil, nil, false
+		err = x.query(sql, params, enc)
+	}
+	if err != nil {
+		x.Release(err)
+		return nil, err
+	}
+	return x, nil
+}
+
+// query describes, binds and starts sql, and reads its first row ahead.
+func (x *Rows) query(sql string, params []any, enc Encoding) error {
+	pc := x.conn.PgConn()
+	sd, err := describe(x.ctx, pc, sql, x.db.Unnamed)
+	if err != nil {
+		return err
+	}
+	args, err := EncodeJSON(make([][]byte, 0, len(sd.ParamOIDs)), params, sd.ParamOIDs)
+	if err != nil {
+		return err
+	}
+	formats, err := resultFormats(x.ctx, pc, x.db.Types, sd.Fields)
+	if err != nil {
+		return err
+	}
+	if x.db.Unnamed {
+		x.rr = pc.ExecParams(x.ctx, sql, args, sd.ParamOIDs, nil, formats)
+	} else {
+		x.rr = pc.ExecPrepared(x.ctx, sd.Name, args, nil, formats)
+	}
+	plan, err := rowcodec.NewPlan(x.rr.FieldDescriptions(), sessionOptions(pc, x.db.Types))
+	if err != nil {
+		return err
+	}
+	x.enc = encoder{plan: plan, enc: enc}
+	return x.peek()
+}

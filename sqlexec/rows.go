@@ -1,0 +1,157 @@
+package sqlexec
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgfast/pgfast/pool"
+)
+
+// Rows is one running statement and the result being read from it, on a
+// pooled connection it holds until Release. Fill encodes the rows into the
+// caller's buffer a chunk at a time, so one Rows serves a body answered
+// whole, a cache fill and a streamed body alike. A Rows is for one
+// goroutine at a time and must be released exactly once.
+type Rows struct {
+	db     *DB
+	conn   *pool.Conn
+	pl     *pgconn.Pipeline // when settings travel ahead of the statement
+	rr     *pgconn.ResultReader
+	ctx    context.Context
+	cancel context.CancelFunc
+	start  time.Time
+	enc    encoder
+	// peeked: the first row was read ahead (to retry a statement whose
+	// prepared plan went stale) and is the current row of rr.
+	peeked bool
+	begun  bool
+	done   bool
+	err    error // the result's error, when the peek already closed rr
+
+	// OnRelease, when set, is called by Release with the rows written, the
+	// execution's duration and its outcome (the audit log's line).
+	OnRelease func(rows int64, took time.Duration, err error)
+}
+
+var rowsPool = sync.Pool{New: func() any { return new(Rows) }}
+
+// acquire starts an execution on db: a bounded context and a connection.
+func acquire(parent context.Context, db *DB, timeout time.Duration) (*Rows, error) {
+	x := rowsPool.Get().(*Rows)
+	x.db, x.start = db, time.Now()
+	x.ctx, x.cancel = db.withTimeout(parent, timeout)
+	conn, err := db.Pool.Acquire(x.ctx)
+	if err != nil {
+		x.cancel()
+		x.recycle()
+		return nil, err
+	}
+	x.conn = conn
+	return x, nil
+}
+
+// Fill appends encoded rows to dst until it holds at least limit bytes
+// (limit <= 0: no limit) or the result ends. At the end (done) the result's
+// tail is written and the statement has completed; the connection is still
+// held until Release.
+func (x *Rows) Fill(dst []byte, limit int) (out []byte, done bool, err error) {
+	if !x.begun {
+		x.begun = true
+		dst = x.enc.head(dst)
+	}
+	for x.next() {
+		if dst, err = x.enc.row(dst, x.rr.Values()); err != nil {
+			return dst, false, err
+		}
+		if limit > 0 && len(dst) >= limit {
+			return dst, false, nil
+		}
+	}
+	x.done = true
+	if err := x.closeResult(); err != nil {
+		return dst, false, err
+	}
+	return x.enc.tail(dst, time.Since(x.start)), true, nil
+}
+
+// NoRows reports, once Fill is done, that a One or Value result had no
+// row (a 404 for a route).
+func (x *Rows) NoRows() bool {
+	return x.done && x.enc.rows == 0 && (x.enc.enc.Shape == One || x.enc.enc.Shape == Value)
+}
+
+// Count is the number of rows written so far.
+func (x *Rows) Count() int64 { return x.enc.rows }
+
+func (x *Rows) next() bool {
+	if x.peeked {
+		x.peeked = false
+		return true
+	}
+	return x.rr != nil && x.rr.NextRow()
+}
+
+// peek reads the first row ahead: a statement whose plan went stale fails
+// there, before anything was encoded, and can be retried.
+func (x *Rows) peek() error {
+	if x.rr.NextRow() {
+		x.peeked = true
+		return nil
+	}
+	_, x.err = x.rr.Close()
+	x.rr = nil
+	return x.err
+}
+
+// closeResult completes the statement (and the settings pipeline) and
+// returns the first error the server reported.
+func (x *Rows) closeResult() error {
+	err := x.err
+	if x.rr != nil {
+		if _, cerr := x.rr.Close(); err == nil {
+			err = cerr
+		}
+		x.rr = nil
+	}
+	if x.pl != nil {
+		if cerr := x.pl.Close(); err == nil {
+			err = cerr
+		}
+		x.pl = nil
+	}
+	return err
+}
+
+// Release ends the execution: a statement whose result was not read to its
+// end is cancelled on the server rather than read out, the connection goes
+// back to its pool, and OnRelease records outcome (nil for a complete
+// result). x must not be used afterwards.
+func (x *Rows) Release(outcome error) {
+	if !x.done {
+		x.cancel()
+	}
+	x.closeResult()
+	took := time.Since(x.start)
+	if x.conn != nil {
+		x.db.Pool.Observe(took)
+		x.conn.Release()
+	}
+	x.cancel()
+	if x.OnRelease != nil {
+		x.OnRelease(x.enc.rows, took, outcome)
+	}
+	x.recycle()
+}
+
+func (x *Rows) recycle() {
+	*x = Rows{}
+	rowsPool.Put(x)
+}
+
+// Canceler returns the function that stops the statement from another
+// goroutine (a streamed body whose client went away). Unlike the Rows, it
+// stays safe to call after Release: it then does nothing.
+func (x *Rows) Canceler() context.CancelFunc { return x.cancel }
