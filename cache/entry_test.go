@@ -55,20 +55,25 @@ func TestNewEntryVariants(t *testing.T) {
 			}
 		}
 	}
-	on := Options{Compress: true}
+	// on is what the configuration's defaults pass through (server.compression).
+	on := Options{Compress: true, CompressMinBytes: 1024, GzipLevel: 6, BrotliLevel: 5}
+	with := func(minBytes, gzipLevel, brotliLevel int) Options {
+		return Options{Compress: true, CompressMinBytes: minBytes, GzipLevel: gzipLevel, BrotliLevel: brotliLevel}
+	}
 	f("compressible", on, compressible, true, true)
-	f("best levels", Options{Compress: true, GzipLevel: 9, BrotliLevel: 11}, compressible, true, true)
-	f("fastest levels", Options{Compress: true, GzipLevel: 1, BrotliLevel: 1}, compressible, true, true)
+	f("best levels", with(1024, 9, 11), compressible, true, true)
+	f("fastest levels", with(1024, 1, 0), compressible, true, true) // brotli 0 is its BestSpeed, not "default"
 	f("compression off", Options{}, compressible, false, false)
 	f("below min size", on, compressible[:1023], false, false)
 	f("at min size", on, compressible[:1024], true, true)
-	f("custom min size", Options{Compress: true, CompressMinBytes: 100}, compressible[:200], true, true)
+	f("custom min size", with(100, 6, 5), compressible[:200], true, true)
+	f("min size 0 compresses every body", with(0, 6, 5), compressible[:200], true, true) // not 1024
 	f("incompressible", on, random, false, false)
-	f("empty", Options{Compress: true, CompressMinBytes: 1}, nil, false, false)
+	f("empty", with(0, 6, 5), nil, false, false)
 }
 
 func TestNewEntryETag(t *testing.T) {
-	c := newTestCache(t, Options{Compress: true, CompressMinBytes: 1})
+	c := newTestCache(t, Options{Compress: true, CompressMinBytes: 1, GzipLevel: 6, BrotliLevel: 5})
 	body := []byte(strings.Repeat("abc", 100))
 	a := c.NewEntry(1, Meta{Status: 200}, body, time.Minute, 0)
 	b := c.NewEntry(2, Meta{Status: 404}, body, time.Hour, 0)

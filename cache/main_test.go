@@ -11,8 +11,9 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// testMaxBytes is the budget of test caches that set none: the default's 2.6 million
-// frequency counters take long to build under the race detector.
+// testMaxBytes is the budget of test caches that set none (Options.MaxBytes has no
+// default): small, since the 2.6 million frequency counters of the configuration's
+// 256 MiB take long to build under the race detector.
 const testMaxBytes = 16 << 20
 
 // testOptions are the options of test caches that need nothing special.

@@ -51,14 +51,6 @@ type Stats struct {
 	MaxCost  int64
 }
 
-// HitRatio returns Hits / (Hits + Misses), or 0 before any lookup.
-func (s Stats) HitRatio() float64 {
-	if n := s.Hits + s.Misses; n > 0 {
-		return float64(s.Hits) / float64(n)
-	}
-	return 0
-}
-
 // Stats returns a snapshot of the counters. Counters move while it reads them, so
 // two fields may disagree by the few events that happened in between.
 func (c *Cache) Stats() Stats {

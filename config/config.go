@@ -129,12 +129,15 @@ type CORS struct {
 type Compression struct {
 	// Enabled turns gzip and brotli on for clients that accept them. Default true.
 	Enabled bool `yaml:"enabled"`
-	// MinBytes is the smallest body worth compressing. Default 1024.
+	// MinBytes is the smallest body worth compressing, cached or dynamic. Default 1024; 0
+	// compresses every body.
 	MinBytes ByteSize `yaml:"min_bytes"`
-	// GzipLevel is 1 (fastest) to 9 (smallest). Default 6.
+	// GzipLevel is 1 (fastest) to 9 (smallest). Default 6. 0 is refused: to gzip it means
+	// stored blocks, no compression at all (turn compression off with Enabled instead).
 	GzipLevel int `yaml:"gzip_level"`
-	// BrotliLevel is 0 (fastest) to 11 (smallest). Default 5; cached bodies are compressed
-	// once, so a higher level costs little on cached routes.
+	// BrotliLevel is 0 (fastest; a real quality, not "the default") to 11 (smallest).
+	// Default 5; cached bodies are compressed once, so a higher level costs little on
+	// cached routes.
 	BrotliLevel int `yaml:"brotli_level"`
 }
 
@@ -295,7 +298,8 @@ type Route struct {
 
 // Cache configures the result cache of declared routes.
 type Cache struct {
-	// MaxBytes is the cache's memory budget. Default 256MiB; 0 turns the cache off.
+	// MaxBytes is the cache's memory budget. Default 256MiB; must be > 0 (a route is cached
+	// only when it has a cache section, so leave those out to cache nothing).
 	MaxBytes ByteSize `yaml:"max_bytes"`
 	// StreamThresholdBytes: bodies bigger than this stream to the client and are not cached.
 	// Default 1MiB.
@@ -327,8 +331,8 @@ type Limits struct {
 	// RedisURL, a redis:// or rediss:// URL, shares limits between instances. A secret.
 	// Default "": local limits.
 	RedisURL Secret `yaml:"redis_url"`
-	// RedisTimeout bounds one Redis decision before falling back to the local limiter.
-	// Default 5ms.
+	// RedisTimeout bounds one Redis decision before falling back to the local limiter, and
+	// every socket operation of the Redis client. Default 5ms; must be > 0.
 	RedisTimeout Duration `yaml:"redis_timeout"`
 }
 
@@ -362,12 +366,14 @@ type JWT struct {
 	Audience string `yaml:"audience"`
 	// JWKSURL is an http(s) URL of a JSON Web Key Set, fetched and cached.
 	JWKSURL string `yaml:"jwks_url"`
-	// JWKSRefresh is how often the key set is fetched again. Default 5m.
+	// JWKSRefresh is how often the key set is fetched again. Default 5m; must be > 0 with
+	// jwks_url (there is no "never": a withdrawn key would stay trusted).
 	JWKSRefresh Duration `yaml:"jwks_refresh"`
 	// PublicKeys are PEM files (RSA, ECDSA P-256 or Ed25519 public keys), relative to the config
 	// file's directory.
 	PublicKeys []string `yaml:"public_keys"`
-	// Leeway is the clock skew allowed on exp and nbf. Default 30s.
+	// Leeway is the clock skew allowed on exp and nbf. Default 30s; 0 means none (a token
+	// is refused from the instant of its exp); must not be negative.
 	Leeway Duration `yaml:"leeway"`
 	// Require lists registered claims a token must carry: any of exp, nbf, iat, iss, aud, sub.
 	// Default [exp], so that a token cannot be valid forever; [] accepts tokens without exp.

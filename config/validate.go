@@ -263,6 +263,9 @@ func (v *validator) settings(path string, s Settings) {
 }
 
 func (v *validator) cache() {
+	if v.c.Cache.MaxBytes == 0 { // negative: refused with every other negative size
+		v.fail("cache.max_bytes", "must be > 0, got %s; routes without a cache section are not cached", v.c.Cache.MaxBytes)
+	}
 	if v.c.Cache.StreamThresholdBytes <= 0 {
 		v.fail("cache.stream_threshold_bytes", "must be > 0, got %s", v.c.Cache.StreamThresholdBytes)
 	}

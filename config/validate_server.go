@@ -66,7 +66,9 @@ func (v *validator) server() {
 		}
 	}
 	if l := s.Compression.GzipLevel; l < 1 || l > 9 {
-		v.fail("server.compression.gzip_level", "must be 1 to 9, got %d", l)
+		// gzip's level 0 stores without compressing (klauspost/compress NoCompression):
+		// never smaller, so it would only cost time. brotli's 0 is its fastest quality.
+		v.fail("server.compression.gzip_level", "must be 1 to 9 (0 would store, not compress; set enabled: false to turn compression off), got %d", l)
 	}
 	if l := s.Compression.BrotliLevel; l < 0 || l > 11 {
 		v.fail("server.compression.brotli_level", "must be 0 to 11, got %d", l)

@@ -33,7 +33,7 @@ func TestValidateErrors(t *testing.T) {
 		`config: server.cors.allowed_methods[0]: must be an HTTP method, got "GE T" (line 1)`,
 		`config: server.cors.allowed_headers[0]: must be a header name, got "X:Y" (line 1)`)
 	f("server: {compression: {gzip_level: 0, brotli_level: 12}}",
-		`config: server.compression.gzip_level: must be 1 to 9, got 0 (line 1)`,
+		`config: server.compression.gzip_level: must be 1 to 9 (0 would store, not compress; set enabled: false to turn compression off), got 0 (line 1)`,
 		`config: server.compression.brotli_level: must be 0 to 11, got 12 (line 1)`)
 	f("server:\n  tls: {cert_file: a.pem}\n", `config: server.tls: set both cert_file and key_file, or neither (line 2)`)
 
@@ -116,6 +116,7 @@ func TestValidateErrors(t *testing.T) {
 
 	// cache, limits, auth, log
 	f("cache: {stream_threshold_bytes: 0}", `config: cache.stream_threshold_bytes: must be > 0, got 0B (line 1)`)
+	f("cache: {max_bytes: 0}", `config: cache.max_bytes: must be > 0, got 0B; routes without a cache section are not cached (line 1)`)
 	f("limits: {key: cookie}", `config: limits.key: must be one of ip, account, jwt.<claim>; got "cookie" (line 1)`)
 	f("limits: {key: jwt.sub}", `config: limits.key: jwt.sub needs auth.jwt (a secret, public_keys or jwks_url) (line 1)`)
 	f("limits: {key: jwt.}", `config: limits.key: jwt. needs a claim name, such as jwt.sub (line 1)`)
@@ -134,6 +135,7 @@ func TestValidateErrors(t *testing.T) {
 	f("auth: {jwt: {jwks_url: 'ftp://keys', jwks_refresh: 0}}",
 		`config: auth.jwt.jwks_url: must be an http:// or https:// URL, got "ftp://keys" (line 1)`,
 		`config: auth.jwt.jwks_refresh: must be > 0, got 0s (line 1)`)
+	f("auth: {jwt: {secret: env:JWT_SECRET, leeway: -1s}}", `config: auth.jwt.leeway: must not be negative, got "-1s" (line 1)`)
 	f("log: {level: verbose}", `config: log.level: must be one of debug, info, warn, error; got "verbose" (line 1)`)
 	f("log: {format: xml}", `config: log.format: must be one of json, text; got "xml" (line 1)`)
 	f("data_dir: ''", `config: data_dir: must not be empty (line 1)`)
@@ -178,13 +180,30 @@ func TestValidateGoLiteral(t *testing.T) {
 		`config: routes[0].method: must be one of GET, POST, PUT, PATCH, DELETE; got ""`,
 		`config: routes[0].result: must be one of one, many, value; got ""`,
 		`config: routes[0].auth: must be one of none, token, jwt; got ""`)
-	c.Server.ReadTimeout, c.Cache.MaxBytes = 0, 0
+	c.Server.ReadTimeout, c.Cache.MaxBytes = 0, MiB // cache.max_bytes 0 is refused (TestValidateErrors)
 	c.withDefaults()
 	if err := c.Validate(); err != nil {
 		t.Fatalf("unexpected error: %v", err)
 	}
 	if r := c.Routes[0]; r.Method != "GET" || r.Result != ResultOne || r.Auth != AuthNone || r.Database != MainDatabase || r.Timeout.Std() != 30*time.Second {
 		t.Fatalf("route defaults: got %+v", r)
+	}
+}
+
+// An explicit zero survives loading and means zero: no default, and no
+// sentinel for the engine to translate (pool, cache and jwtauth read these
+// zeros the same way).
+func TestExplicitZeros(t *testing.T) {
+	src := "server: {compression: {min_bytes: 0, brotli_level: 0}}\nauth: {jwt: {secret: env:JWT_SECRET, leeway: 0}}\n"
+	c, err := Parse([]byte(src), "yaml")
+	if err != nil {
+		t.Fatalf("%q: %v", src, err)
+	}
+	if got, want := c.Server.Compression, (Compression{true, 0, 6, 0}); got != want {
+		t.Fatalf("server.compression: got %+v; want %+v", got, want)
+	}
+	if got := c.Auth.JWT.Leeway; got != 0 {
+		t.Fatalf("auth.jwt.leeway: got %s; want 0s", got)
 	}
 }
 

@@ -18,14 +18,11 @@ func jwtOptions(e *Engine, j config.JWT) (jwtauth.Options, error) {
 		Algorithms:  j.Algorithms,
 		Issuer:      j.Issuer,
 		Audience:    j.Audience,
-		Leeway:      j.Leeway.Std(),
-		Require:     j.Require, // config's default is [exp]; [] requires nothing
+		Leeway:      j.Leeway.Std(), // 0 means none, in both
+		Require:     j.Require,      // config's default is [exp]; [] requires nothing
 		JWKSURL:     j.JWKSURL,
 		JWKSRefresh: j.JWKSRefresh.Std(),
 		Logger:      e.log.With("component", "jwt"),
-	}
-	if j.Leeway == 0 {
-		o.Leeway = -1 // the config's 0 means none; jwtauth's zero means its default
 	}
 	for _, f := range j.PublicKeys {
 		b, err := os.ReadFile(f)

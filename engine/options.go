@@ -31,7 +31,10 @@ func poolOptions(name string, dc *config.Database, e *Engine) pool.Options {
 	}
 }
 
-// cacheOptions maps the cache section and server.compression.
+// cacheOptions maps the cache section and server.compression. Every value
+// passes through as configured (defaults filled and checked by config): cache
+// has no defaults of its own for these, so min_bytes 0 compresses every body
+// and brotli_level 0 is brotli's fastest quality.
 func cacheOptions(cfg *config.Config) cache.Options {
 	c := cfg.Server.Compression
 	return cache.Options{

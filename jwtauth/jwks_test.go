@@ -190,7 +190,7 @@ func TestJWKSUnreachableAtStart(t *testing.T) {
 	srv := newJWKSServer(t, []byte("down"))
 	srv.set([]byte("down"), http.StatusServiceUnavailable)
 	clk := newClock()
-	v := newVerifier(t, Options{JWKSURL: srv.URL, JWKSMissInterval: time.Hour, Now: clk.Now, Logger: quietLogger()})
+	v := newVerifier(t, Options{JWKSURL: srv.URL, JWKSRefresh: 5 * time.Minute, JWKSMissInterval: time.Hour, Now: clk.Now, Logger: quietLogger()})
 	if st := v.Stats(); st.JWKSErrors != 1 || st.Keys != 0 {
 		t.Fatalf("stats %+v; want 1 JWKS error and no key", st)
 	}
@@ -237,7 +237,7 @@ func TestJWKSWithStaticKeys(t *testing.T) {
 	hs, rs, es, _, _ := testKeys(t)
 	srv := newJWKSServer(t, jwksDoc(t, jwkOf(t, es.pub, "e1", "")))
 	clk := newClock()
-	v := newVerifier(t, Options{Secret: hs.priv.([]byte), PublicKeys: [][]byte{rs.pem}, JWKSURL: srv.URL, Now: clk.Now})
+	v := newVerifier(t, Options{Secret: hs.priv.([]byte), PublicKeys: [][]byte{rs.pem}, JWKSURL: srv.URL, JWKSRefresh: 5 * time.Minute, Now: clk.Now})
 	verifyOK(t, v, hs.sign(t, claimsAt("u"), nil), "HS256 secret")
 	verifyOK(t, v, rs.sign(t, claimsAt("u"), rs.withKid()), "RS256 PEM by thumbprint")
 	verifyOK(t, v, es.sign(t, claimsAt("u"), map[string]any{"kid": "e1"}), "ES256 from JWKS")
@@ -275,7 +275,7 @@ func TestNewContextBoundsFirstFetch(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	v, err := New(ctx, Options{JWKSURL: srv.URL, Logger: quietLogger()})
+	v, err := New(ctx, Options{JWKSURL: srv.URL, JWKSRefresh: 5 * time.Minute, Logger: quietLogger()})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

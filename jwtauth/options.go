@@ -14,14 +14,9 @@ import (
 // returns for a bad configuration.
 var ErrInvalidOptions = errors.New("jwtauth: invalid options")
 
-// Defaults used when an Options field is zero.
+// Defaults used when an Options field is zero, for the fields pgfast's
+// configuration has no key for (see Options).
 const (
-	// DefaultLeeway absorbs clock skew between the issuer and pgfast when
-	// exp and nbf are checked. RFC 7519 §4.1.4 allows "some small leeway,
-	// usually no more than a few minutes".
-	DefaultLeeway = 30 * time.Second
-	// DefaultJWKSRefresh is how often the JWKS URL is fetched again.
-	DefaultJWKSRefresh = 5 * time.Minute
 	// DefaultJWKSMissInterval is the least time between two refreshes
 	// caused by tokens naming a key id the verifier does not know; it keeps
 	// a flood of forged kids from turning into a flood of fetches.
@@ -47,8 +42,17 @@ const (
 )
 
 // Options configures a Verifier. The zero value is not usable by itself:
-// at least one key source (Secret, PublicKeys or JWKSURL) must be set;
-// every other field has a working default.
+// at least one key source (Secret, PublicKeys or JWKSURL) must be set, and
+// JWKSRefresh with JWKSURL; every other field's zero value works and means
+// what its doc says.
+//
+// Defaults live in one place. The configuration's defaults (config.Default,
+// documented in the config reference: leeway 30s, jwks_refresh 5m) are the
+// user-facing contract, and the engine passes them through unchanged, so
+// this package sets no default of its own for a field the configuration
+// sets: a zero Leeway means no leeway, never "the default". The defaults
+// below (JWKSMissInterval, HTTPClient, CacheSize, Now, Logger) are for
+// fields the configuration has no key for.
 type Options struct {
 	// Secret is the HS256 key shared with the issuer, at least
 	// MinSecretBytes long. Empty: no HMAC key, so HS256 tokens are refused.
@@ -65,7 +69,10 @@ type Options struct {
 	// elements when aud is an array.
 	Audience string
 	// Leeway is added to exp and subtracted from nbf before comparing them
-	// with now. Default: DefaultLeeway (30s). Negative means no leeway.
+	// with now, to absorb clock skew between the issuer and pgfast. 0 means
+	// none: a token is refused from the instant of its exp. RFC 7519 §4.1.4
+	// allows "some small leeway, usually no more than a few minutes";
+	// pgfast's auth.jwt.leeway defaults to 30s. Must not be negative.
 	Leeway time.Duration
 	// Require lists registered claims (RFC 7519 §4.1) every token must
 	// carry with a non-null value, among exp, nbf, iat, iss, aud and sub; a
@@ -89,15 +96,19 @@ type Options struct {
 	// signature keys are used; symmetric ("oct") keys are ignored, since a
 	// shared secret must not travel over HTTP.
 	JWKSURL string
-	// JWKSRefresh is the time between two fetches of JWKSURL. Default:
-	// DefaultJWKSRefresh (5m). Identity providers publish a new key well
-	// before they sign with it, so minutes are enough; a token with an
-	// unknown kid also triggers a refresh (see JWKSMissInterval).
+	// JWKSRefresh is the time between two fetches of JWKSURL, and the
+	// longest wait between retries of a failing one. Required (> 0) with
+	// JWKSURL, unused without it: it has no default here, as pgfast's
+	// auth.jwt.jwks_refresh always sets it (default 5m). There is no "never
+	// refresh": a key the provider withdrew would stay trusted until
+	// restart. Identity providers publish a new key well before they sign
+	// with it, so minutes are enough; a token with an unknown kid also
+	// triggers a refresh (see JWKSMissInterval).
 	JWKSRefresh time.Duration
 	// JWKSMissInterval is the least time between two refreshes triggered by
 	// an unknown kid; tokens naming unknown kids in between are refused at
 	// once. Default: DefaultJWKSMissInterval (30s), or JWKSRefresh if that
-	// is shorter.
+	// is shorter (and set).
 	JWKSMissInterval time.Duration
 	// HTTPClient fetches JWKSURL. Default: a client with a 5s timeout. A
 	// client without a Timeout makes a kid-miss wait unbounded; set one.
@@ -114,18 +125,14 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// withDefaults returns a copy of o with every zero field set to its default.
+// withDefaults returns a copy of o with every zero field that has a default
+// (those the configuration does not set) set to it.
 func (o Options) withDefaults() Options {
-	if o.Leeway == 0 {
-		o.Leeway = DefaultLeeway
-	} else if o.Leeway < 0 {
-		o.Leeway = 0
-	}
-	if o.JWKSRefresh == 0 {
-		o.JWKSRefresh = DefaultJWKSRefresh
-	}
 	if o.JWKSMissInterval == 0 {
-		o.JWKSMissInterval = min(DefaultJWKSMissInterval, o.JWKSRefresh)
+		o.JWKSMissInterval = DefaultJWKSMissInterval
+		if o.JWKSRefresh > 0 {
+			o.JWKSMissInterval = min(o.JWKSMissInterval, o.JWKSRefresh)
+		}
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
@@ -219,8 +226,10 @@ func (o Options) compile() (*compiled, error) {
 		}
 	}
 	switch {
-	case o.JWKSRefresh < 0:
-		return nil, fmt.Errorf("%w: JWKSRefresh = %s; want a positive duration", ErrInvalidOptions, o.JWKSRefresh)
+	case o.Leeway < 0:
+		return nil, fmt.Errorf("%w: Leeway = %s; want 0 (none) or a positive duration", ErrInvalidOptions, o.Leeway)
+	case o.JWKSRefresh < 0, o.JWKSURL != "" && o.JWKSRefresh == 0:
+		return nil, fmt.Errorf("%w: JWKSRefresh = %s; want a positive duration with JWKSURL, such as 5m", ErrInvalidOptions, o.JWKSRefresh)
 	case o.JWKSMissInterval < 0:
 		return nil, fmt.Errorf("%w: JWKSMissInterval = %s; want a positive duration", ErrInvalidOptions, o.JWKSMissInterval)
 	}

@@ -35,6 +35,8 @@ func TestOptionsValidate(t *testing.T) {
 	bad(Options{JWKSURL: "https:///keys"}, "want an http(s) URL with a host")
 	bad(Options{JWKSURL: "http://[::1"}, "JWKSURL:")
 	bad(Options{Secret: secret, JWKSRefresh: -time.Second}, "JWKSRefresh = -1s")
+	bad(Options{JWKSURL: "https://idp.example/jwks"}, "JWKSRefresh = 0s; want a positive duration with JWKSURL")
+	bad(Options{Secret: secret, Leeway: -time.Second}, "Leeway = -1s; want 0 (none)")
 	bad(Options{Secret: secret, JWKSMissInterval: -time.Second}, "JWKSMissInterval = -1s")
 
 	good := func(o Options, wantAllowed ...string) {
@@ -56,18 +58,20 @@ func TestOptionsValidate(t *testing.T) {
 	good(Options{Secret: secret}, HS256)
 	good(Options{PublicKeys: [][]byte{es.pem}}, ES256)
 	good(Options{Secret: secret, PublicKeys: [][]byte{rs.pem}}, HS256, RS256)
-	good(Options{JWKSURL: "https://idp.example/.well-known/jwks.json"}, RS256, ES256, EdDSA)
-	good(Options{Secret: secret, JWKSURL: "https://idp.example/jwks", Algorithms: []string{ES256}}, ES256)
+	good(Options{JWKSURL: "https://idp.example/.well-known/jwks.json", JWKSRefresh: time.Minute}, RS256, ES256, EdDSA)
+	good(Options{Secret: secret, JWKSURL: "https://idp.example/jwks", JWKSRefresh: time.Minute, Algorithms: []string{ES256}}, ES256)
 }
 
-// The defaults are the documented ones.
+// The defaults are the documented ones, and only fields the configuration
+// never sets have one: a zero Leeway stays zero (no leeway; TestLeeway shows
+// it), a zero JWKSRefresh stays zero (refused with JWKSURL).
 func TestOptionsDefaults(t *testing.T) {
 	o := Options{}.withDefaults()
-	if o.Leeway != DefaultLeeway || o.JWKSRefresh != DefaultJWKSRefresh || o.JWKSMissInterval != DefaultJWKSMissInterval ||
+	if o.Leeway != 0 || o.JWKSRefresh != 0 || o.JWKSMissInterval != DefaultJWKSMissInterval ||
 		o.CacheSize != DefaultCacheSize || o.HTTPClient.Timeout != DefaultHTTPTimeout || o.Now == nil || o.Logger == nil {
 		t.Fatalf("defaults: got %+v", o)
 	}
-	if o := (Options{JWKSRefresh: 10 * time.Second, Leeway: -1}).withDefaults(); o.JWKSMissInterval != 10*time.Second || o.Leeway != 0 {
-		t.Fatalf("short refresh, negative leeway: got miss interval %s, leeway %s; want 10s, 0s", o.JWKSMissInterval, o.Leeway)
+	if o := (Options{JWKSRefresh: 10 * time.Second}).withDefaults(); o.JWKSMissInterval != 10*time.Second {
+		t.Fatalf("short refresh: got miss interval %s; want 10s", o.JWKSMissInterval)
 	}
 }

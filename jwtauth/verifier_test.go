@@ -205,8 +205,9 @@ func TestErrorMatching(t *testing.T) {
 	}
 }
 
-// exp and nbf are compared with the leeway: default 30s, configurable,
-// negative meaning none. Valid means nbf-leeway <= now < exp+leeway.
+// exp and nbf are compared with the leeway, 0 meaning none (it has no
+// default here: pgfast's 30s comes from the configuration). Valid means
+// nbf-leeway <= now < exp+leeway.
 func TestLeeway(t *testing.T) {
 	hs, _, _, _, _ := testKeys(t)
 	f := func(leeway time.Duration, claims jwt.MapClaims, want string) {
@@ -223,17 +224,19 @@ func TestLeeway(t *testing.T) {
 		}
 	}
 	at := func(d time.Duration) float64 { return float64(t0.Add(d).UnixMilli()) / 1000 }
-	f(0, jwt.MapClaims{"exp": at(-29 * time.Second)}, "")
-	f(0, jwt.MapClaims{"exp": at(-30 * time.Second)}, "token expired")
-	f(0, jwt.MapClaims{"exp": at(-29500 * time.Millisecond)}, "") // fractional NumericDate
-	f(0, jwt.MapClaims{"nbf": at(30 * time.Second)}, "")
-	f(0, jwt.MapClaims{"nbf": at(30*time.Second + time.Millisecond)}, "token not yet valid")
+	const s30 = 30 * time.Second
+	f(s30, jwt.MapClaims{"exp": at(-29 * time.Second)}, "")
+	f(s30, jwt.MapClaims{"exp": at(-30 * time.Second)}, "token expired")
+	f(s30, jwt.MapClaims{"exp": at(-29500 * time.Millisecond)}, "") // fractional NumericDate
+	f(s30, jwt.MapClaims{"nbf": at(30 * time.Second)}, "")
+	f(s30, jwt.MapClaims{"nbf": at(30*time.Second + time.Millisecond)}, "token not yet valid")
 	f(5*time.Minute, jwt.MapClaims{"exp": at(-4 * time.Minute)}, "")
 	f(5*time.Minute, jwt.MapClaims{"nbf": at(4 * time.Minute)}, "")
-	f(-1, jwt.MapClaims{"exp": at(time.Millisecond)}, "")
-	f(-1, jwt.MapClaims{"exp": at(0)}, "token expired")
-	f(-1, jwt.MapClaims{"nbf": at(0)}, "")
-	f(-1, jwt.MapClaims{"nbf": at(time.Millisecond)}, "token not yet valid")
+	f(0, jwt.MapClaims{"exp": at(time.Millisecond)}, "")
+	f(0, jwt.MapClaims{"exp": at(0)}, "token expired")
+	f(0, jwt.MapClaims{"exp": at(-29 * time.Second)}, "token expired") // no default leeway
+	f(0, jwt.MapClaims{"nbf": at(0)}, "")
+	f(0, jwt.MapClaims{"nbf": at(time.Millisecond)}, "token not yet valid")
 	f(0, jwt.MapClaims{"exp": 1e300}, "") // far future: never
 	f(0, jwt.MapClaims{"exp": -1e300}, "token expired")
 	f(0, jwt.MapClaims{}, "") // no exp: valid (RFC 7519 makes it optional)
@@ -254,11 +257,11 @@ func TestCachedTokenExpires(t *testing.T) {
 	if err != nil || again != first {
 		t.Fatalf("second Verify: got %p, %v; want the cached claims %p", again, err, first)
 	}
-	clk.Add(90 * time.Second) // past exp + 30s leeway
+	clk.Add(90 * time.Second) // past exp
 	if _, err := v.Verify(tok); !errors.Is(err, ErrTokenExpired) {
 		t.Fatalf("after exp: got %v; want ErrTokenExpired", err)
 	}
-	clk.Add(-time.Hour) // a clock stepped back: before nbf - leeway
+	clk.Add(-time.Hour) // a clock stepped back: before nbf
 	if _, err := v.Verify(tok); !errors.Is(err, ErrTokenNotYetValid) {
 		t.Fatalf("before nbf: got %v; want ErrTokenNotYetValid", err)
 	}

@@ -18,10 +18,6 @@ const (
 	DefaultSweepInterval = 10 * time.Second
 	// DefaultRedisPrefix starts every Redis key the limiter writes.
 	DefaultRedisPrefix = "pgfast:rl:"
-	// DefaultRedisTimeout bounds one Redis decision. A local decision costs
-	// tens of nanoseconds and a Redis round trip on a LAN a fraction of a
-	// millisecond; past 5ms the request is better served by the fallback.
-	DefaultRedisTimeout = 5 * time.Millisecond
 	// DefaultProbeInterval is how often an unavailable Redis is probed.
 	DefaultProbeInterval = 500 * time.Millisecond
 )
@@ -33,6 +29,15 @@ const maxSpan = 100 * 365 * 24 * time.Hour
 
 // Options configures a limiter. The zero value works: GCRA, 1000 requests
 // per second with a burst of 1000, idle keys swept every 10s, local only.
+// With Redis, Redis.Timeout is required.
+//
+// Defaults live in one place. The configuration's defaults (config.Default,
+// documented in the config reference) are the user-facing contract, and the
+// engine passes them through unchanged, so this package sets no default of
+// its own for a field the configuration sets: Redis.Timeout
+// (limits.redis_timeout, default 5ms) has none here. The engine always
+// sets Rule (it builds no limiter for an unlimited rule) and Redis.Prefix;
+// the other defaults are for fields the configuration has no key for.
 type Options struct {
 	// Algorithm selects GCRA (the default) or SlidingWindow for New and
 	// NewRedis. NewGCRA and NewSlidingWindow ignore it.
@@ -78,8 +83,12 @@ type RedisOptions struct {
 	// Timeout bounds each Redis decision, after which the request is
 	// decided by the local fallback: it is the decision's context deadline
 	// and, through NewRedisClient, the client's dial, read, write and pool
-	// wait timeouts. Default: DefaultRedisTimeout (5ms). Raise it when
-	// Redis is across a slow link (a TLS handshake must fit in it too).
+	// wait timeouts. Required (> 0) with Redis: there is no default here,
+	// as the configuration always sets it (limits.redis_timeout, default
+	// 5ms), and a zero deadline would send every decision to the fallback.
+	// A local decision costs tens of nanoseconds and a Redis round trip on
+	// a LAN a fraction of a millisecond; raise it when Redis is across a
+	// slow link (a TLS handshake must fit in it too).
 	Timeout time.Duration
 	// ProbeInterval is how often an unavailable Redis is tried again (the
 	// probe as a whole bounded by ProbeInterval, each of its calls by
@@ -100,7 +109,8 @@ func (r *RedisOptions) enabled() bool {
 	return r.URL != "" || r.Client != nil
 }
 
-// withDefaults returns a copy of o with every zero field set to its default.
+// withDefaults returns a copy of o with every zero field that has a default
+// (all but Redis.Timeout) set to it.
 func (o Options) withDefaults() Options {
 	if o.Rule.Rate == 0 {
 		o.Rule.Rate = DefaultRate
@@ -116,9 +126,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Redis.Prefix == "" {
 		o.Redis.Prefix = DefaultRedisPrefix
-	}
-	if o.Redis.Timeout == 0 {
-		o.Redis.Timeout = DefaultRedisTimeout
 	}
 	if o.Redis.ProbeInterval == 0 {
 		o.Redis.ProbeInterval = DefaultProbeInterval
@@ -160,8 +167,8 @@ func (o Options) Validate() error {
 	switch {
 	case rd.URL != "" && rd.Client != nil:
 		return fmt.Errorf("%w: Redis.URL and Redis.Client are both set; set one", ErrInvalidOptions)
-	case rd.Timeout < 0:
-		return fmt.Errorf("%w: Redis.Timeout = %s; want a positive duration", ErrInvalidOptions, rd.Timeout)
+	case rd.Timeout <= 0:
+		return fmt.Errorf("%w: Redis.Timeout = %s; want a positive duration, such as 5ms", ErrInvalidOptions, rd.Timeout)
 	case rd.ProbeInterval < 0:
 		return fmt.Errorf("%w: Redis.ProbeInterval = %s; want a positive duration", ErrInvalidOptions, rd.ProbeInterval)
 	case r.Per%time.Microsecond != 0:

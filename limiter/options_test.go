@@ -65,11 +65,15 @@ func TestValidate(t *testing.T) {
 	f(Options{Rule: Rule{Rate: 2000, Per: time.Microsecond}}, "more than one request per nanosecond")
 	f(Options{Rule: Rule{Rate: 1, Per: time.Hour, Burst: 1 << 40}}, "lower the burst")
 	f(Options{Algorithm: AlgorithmSlidingWindow, Rule: Rule{Rate: MaxWindowLimit + 1}}, "use GCRA above it")
-	f(Options{Redis: RedisOptions{URL: "http://x"}}, "Redis.URL")
+	const ms = time.Millisecond
+	f(Options{Redis: RedisOptions{URL: "http://x", Timeout: ms}}, "Redis.URL")
 	f(Options{Redis: RedisOptions{URL: "redis://x", Timeout: -1}}, "Redis.Timeout")
-	f(Options{Redis: RedisOptions{URL: "redis://x", ProbeInterval: -1}}, "Redis.ProbeInterval")
-	f(Options{Rule: Rule{Per: time.Second + time.Nanosecond}, Redis: RedisOptions{URL: "redis://x"}}, "whole microseconds")
-	f(Options{Rule: Rule{Rate: 2_000_000}, Redis: RedisOptions{URL: "redis://x"}}, "per microsecond")
+	// No default here (limits.redis_timeout's 5ms comes from the configuration),
+	// and a zero deadline would send every decision to the fallback.
+	f(Options{Redis: RedisOptions{URL: "redis://x"}}, "Redis.Timeout = 0s; want a positive duration")
+	f(Options{Redis: RedisOptions{URL: "redis://x", Timeout: ms, ProbeInterval: -1}}, "Redis.ProbeInterval")
+	f(Options{Rule: Rule{Per: time.Second + time.Nanosecond}, Redis: RedisOptions{URL: "redis://x", Timeout: ms}}, "whole microseconds")
+	f(Options{Rule: Rule{Rate: 2_000_000}, Redis: RedisOptions{URL: "redis://x", Timeout: ms}}, "per microsecond")
 
 	// The same rules pass locally, or with the sliding window in Redis.
 	ok := func(o Options) {
@@ -80,7 +84,8 @@ func TestValidate(t *testing.T) {
 	}
 	ok(Options{Rule: Rule{Per: time.Second + time.Nanosecond}})
 	ok(Options{Rule: Rule{Rate: 2_000_000}})
-	ok(Options{Algorithm: AlgorithmSlidingWindow, Rule: Rule{Rate: MaxWindowLimit}, Redis: RedisOptions{URL: "redis://127.0.0.1:1/0"}})
+	ok(Options{Algorithm: AlgorithmSlidingWindow, Rule: Rule{Rate: MaxWindowLimit}, Redis: RedisOptions{URL: "redis://127.0.0.1:1/0", Timeout: time.Millisecond}})
+	ok(Options{}) // without Redis, a zero Redis.Timeout is not used
 }
 
 func TestStatsJSONNames(t *testing.T) {

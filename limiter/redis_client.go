@@ -10,8 +10,7 @@ import (
 
 // NewRedisClient builds the go-redis client for url (go-redis ParseURL
 // syntax, as RedisOptions.URL) so that no call on it can take much longer
-// than timeout (RedisOptions.Timeout; zero or less means
-// DefaultRedisTimeout). It is the one place a limiter's client is made:
+// than timeout (RedisOptions.Timeout; it must be positive). It is the one place a limiter's client is made:
 // NewRedis uses it for RedisOptions.URL, and a caller sharing one client
 // between several limiters (RedisOptions.Client) must use it too, with the
 // same timeout those limiters are given.
@@ -31,7 +30,7 @@ func NewRedisClient(url string, timeout time.Duration) (*redis.Client, error) {
 		return nil, fmt.Errorf("%w: Redis.URL: %w", ErrInvalidOptions, err)
 	}
 	if timeout <= 0 {
-		timeout = DefaultRedisTimeout
+		return nil, fmt.Errorf("%w: Redis timeout %s: want a positive duration (a zero deadline fails every call)", ErrInvalidOptions, timeout)
 	}
 	o.ContextTimeoutEnabled = true
 	o.DialTimeout = timeout

@@ -33,8 +33,11 @@ func TestNewRedisClientTimeouts(t *testing.T) {
 	}
 	f(50*time.Millisecond, 50*time.Millisecond)
 	f(2*time.Second, 2*time.Second)
-	f(0, DefaultRedisTimeout)
-	f(-time.Second, DefaultRedisTimeout)
+	for _, timeout := range []time.Duration{0, -time.Second} {
+		if _, err := NewRedisClient("redis://127.0.0.1:1/", timeout); !errors.Is(err, ErrInvalidOptions) {
+			t.Fatalf("NewRedisClient(timeout %s): got %v; want ErrInvalidOptions", timeout, err)
+		}
+	}
 	if _, err := NewRedisClient("http://127.0.0.1/", time.Second); !errors.Is(err, ErrInvalidOptions) {
 		t.Fatalf("NewRedisClient(http URL): got %v; want ErrInvalidOptions", err)
 	}

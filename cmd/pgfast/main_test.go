@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -101,27 +102,17 @@ func serveProcess(t *testing.T, args ...string) (cmd *exec.Cmd, url, admin strin
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()
+		pw.Close() // ends the goroutine reading the log
 	})
-	stderr = &lockedLog{}
-	ready := make(chan [2]string, 1)
+	stderr = newLockedLog()
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
-			line := sc.Text()
-			stderr.add(line)
-			var m map[string]any
-			if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "pgfast serving" {
-				ready <- [2]string{"http://" + m["addr"].(string), "http://" + m["admin_addr"].(string)}
-			}
+			stderr.add(sc.Text())
 		}
 	}()
-	select {
-	case a := <-ready:
-		return cmd, a[0], a[1], stderr
-	case <-time.After(60 * time.Second):
-		t.Fatalf("pgfast did not start within 60s:\n%s", stderr.String())
-	}
-	return
+	_, serving := stderr.waitMsg(t, 0, "pgfast serving", 60*time.Second)
+	return cmd, "http://" + serving["addr"].(string), "http://" + serving["admin_addr"].(string), stderr
 }
 
 func TestSIGTERMFinishesInFlightRequests(t *testing.T) {
@@ -140,11 +131,9 @@ routes:
 			t.Log(logs.String())
 		}
 	}()
-	resp, err := http.Get(admin + "/metrics")
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("admin /metrics: %v", err)
-	}
-	resp.Body.Close()
+	// Connections the server took before the requests (checking the routes
+	// at start) are not theirs.
+	acquired := metric(t, admin, `pgfast_pool_acquire_total{pool="main"}`)
 
 	const n = 200
 	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: n, MaxIdleConnsPerHost: n}, Timeout: 60 * time.Second}
@@ -166,7 +155,7 @@ routes:
 			}
 		}()
 	}
-	waitAllArrived(t, admin, n)
+	waitAllArrived(t, admin, acquired, n)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +188,16 @@ func TestConfigFileChangeReloads(t *testing.T) {
 	route := func(name string) string {
 		return fmt.Sprintf("  - name: %s\n    path: /%s/{id}\n    sql: SELECT id FROM t WHERE id = $1\n    params: [path.id]\n", name, name)
 	}
-	cfg := writeFile(t, "live.yaml", fmt.Sprintf("databases: {main: {url: %q}}\nroutes:\n", url)+route("a"))
+	config := func(routes ...string) []byte {
+		return []byte(fmt.Sprintf("databases: {main: {url: %q}}\nroutes:\n", url) + strings.Join(routes, ""))
+	}
+	cfg := writeFile(t, "live.yaml", string(config(route("a"))))
+	rewrite := func(routes ...string) {
+		t.Helper()
+		if err := os.WriteFile(cfg, config(routes...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cmd, base, _, logs := serveProcess(t, "--config", cfg)
 	status := func(path string) int {
 		resp, err := http.Get(base + path)
@@ -211,28 +209,32 @@ func TestConfigFileChangeReloads(t *testing.T) {
 	}
 	waitFor := func(path string, want int) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for status(path) != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s never answered %d:\n%s", path, want, logs.String())
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		poll(t, 10*time.Second, func() (bool, string) {
+			got := status(path)
+			return got == want, fmt.Sprintf("%s answered %d, not %d,\n%s\n", path, got, want, logs.String())
+		})
 	}
 	if got := status("/a/1"); got != 200 {
 		t.Fatalf("got %d; want 200", got)
 	}
 	// The file changes: route b appears without a restart.
-	os.WriteFile(cfg, []byte(fmt.Sprintf("databases: {main: {url: %q}}\nroutes:\n", url)+route("a")+route("b")), 0o600)
+	rewrite(route("a"), route("b"))
 	waitFor("/b/1", 200)
-	// A broken config is refused; the running one keeps serving.
-	os.WriteFile(cfg, []byte(fmt.Sprintf("databases: {main: {url: %q}}\nroutes:\n", url)+route("a")+"  - name: c\n    path: /c\n    sql: SELEKT 1\n"), 0o600)
-	time.Sleep(time.Second)
-	if status("/b/1") != 200 || status("/c") != 404 {
-		t.Fatalf("after a broken config: /b/1 %d, /c %d; want 200, 404", status("/b/1"), status("/c"))
+	// A broken config is refused; the running one keeps serving. The old
+	// routes are checked only once the watch has fired and the reload was
+	// refused: before that they would answer the same had it never run.
+	from := logs.mark()
+	rewrite(route("a"), "  - name: c\n    path: /c\n    sql: SELEKT 1\n")
+	changed, _ := logs.waitMsg(t, from, "config file changed: reloading", 10*time.Second)
+	_, refused := logs.waitMsg(t, changed+1, "config reload rejected; the previous config keeps serving", 10*time.Second)
+	if err, _ := refused["err"].(string); !strings.Contains(err, "SELEKT") {
+		t.Fatalf("reload refused with %q; want the error to name the broken statement SELEKT", err)
+	}
+	if b, c := status("/b/1"), status("/c"); b != 200 || c != 404 {
+		t.Fatalf("after a broken config: /b/1 %d, /c %d; want 200, 404", b, c)
 	}
 	// SIGHUP reloads too.
-	os.WriteFile(cfg, []byte(fmt.Sprintf("databases: {main: {url: %q}}\nroutes:\n", url)+route("d")), 0o600)
+	rewrite(route("d"))
 	cmd.Process.Signal(syscall.SIGHUP)
 	waitFor("/d/1", 200)
 	waitFor("/a/1", 404)
@@ -259,57 +261,122 @@ func TestBenchCommandFlags(t *testing.T) {
 }
 
 // waitAllArrived waits (bounded) until the server has seen all n requests of
-// the slow route: finished ones (the route's histogram count) plus those
-// running or waiting at the gate. A SIGTERM before that could catch a
-// request whose bytes were not written yet, which the contract does not
-// cover.
-func waitAllArrived(t *testing.T, admin string, n int) {
+// the slow route: each took a connection of pool main (acquires past
+// acquired, the count before them) or waits at its gate. A SIGTERM before
+// that could catch a request whose bytes were not written yet, which the
+// contract does not cover. Both figures count a request once: it leaves
+// the gate's waiters before it acquires, and the acquire count never goes
+// down. (pgfast_pool_in_use plus the route's finished requests would not:
+// a connection still counts in use for a moment after its request is
+// counted finished, so that sum can reach n early.)
+func waitAllArrived(t *testing.T, admin string, acquired float64, n int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	last := 0.0
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(admin + "/metrics")
-		if err != nil {
-			t.Fatalf("admin /metrics: %v", err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		seen := 0.0
-		for _, line := range strings.Split(string(b), "\n") {
-			f := strings.Fields(line)
-			if len(f) != 2 {
-				continue
-			}
-			if strings.HasPrefix(f[0], `pgfast_http_request_duration_seconds_count{route="slow"`) ||
-				f[0] == `pgfast_pool_in_use{pool="main"}` || f[0] == `pgfast_pool_gate_waiting{pool="main"}` {
-				var v float64
-				fmt.Sscan(f[1], &v)
-				seen += v
-			}
-		}
-		if seen >= float64(n) {
-			return
-		}
-		last = seen
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("only %.0f of %d requests reached the server within 30s", last, n)
+	poll(t, 30*time.Second, func() (bool, string) {
+		seen := metric(t, admin, `pgfast_pool_acquire_total{pool="main"}`) - acquired +
+			metric(t, admin, `pgfast_pool_gate_waiting{pool="main"}`)
+		return seen >= float64(n), fmt.Sprintf("only %.0f of %d requests reached the server", seen, n)
+	})
 }
 
-// lockedLog collects a child process's log lines while tests read them.
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
+// metric returns the value of one series of the admin listener's /metrics.
+func metric(t *testing.T, admin, series string) float64 {
+	t.Helper()
+	resp, err := http.Get(admin + "/metrics")
+	if err != nil {
+		t.Fatalf("admin /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("admin /metrics: status %d, %v", resp.StatusCode, err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("admin /metrics: %s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("admin /metrics has no series %s", series)
+	return 0
 }
+
+// poll calls cond every 20ms until it reports done, and fails the test with
+// cond's last description of the state once within has passed.
+func poll(t *testing.T, within time.Duration, cond func() (done bool, state string)) {
+	t.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	timeout := time.NewTimer(within)
+	defer timeout.Stop()
+	for {
+		done, state := cond()
+		if done {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-timeout.C:
+			t.Fatalf("%s within %s", state, within)
+		}
+	}
+}
+
+// lockedLog collects a child process's log lines while tests read them, and
+// wakes the tests waiting for a line.
+type lockedLog struct {
+	mu    sync.Mutex
+	lines []string
+	grew  chan struct{} // closed and replaced by each add
+}
+
+func newLockedLog() *lockedLog { return &lockedLog{grew: make(chan struct{})} }
 
 func (l *lockedLog) add(line string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.b.WriteString(line + "\n")
+	l.lines = append(l.lines, line)
+	close(l.grew)
+	l.grew = make(chan struct{})
+}
+
+// mark is the number of lines so far: pass it to waitMsg to see only the
+// lines that come after it.
+func (l *lockedLog) mark() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.lines)
+}
+
+// waitMsg waits up to within for a JSON line whose msg is msg, among the
+// lines from index from on, and returns its index and its fields. It fails
+// the test, printing the log, when none comes.
+func (l *lockedLog) waitMsg(t *testing.T, from int, msg string, within time.Duration) (int, map[string]any) {
+	t.Helper()
+	timeout := time.NewTimer(within)
+	defer timeout.Stop()
+	for {
+		l.mu.Lock()
+		lines, grew := l.lines, l.grew
+		l.mu.Unlock()
+		for ; from < len(lines); from++ {
+			var m map[string]any
+			if json.Unmarshal([]byte(lines[from]), &m) == nil && m["msg"] == msg {
+				return from, m
+			}
+		}
+		select {
+		case <-grew:
+		case <-timeout.C:
+			t.Fatalf("pgfast logged no %q within %s:\n%s", msg, within, l.String())
+		}
+	}
 }
 
 func (l *lockedLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.b.String()
+	return strings.Join(l.lines, "\n")
 }
