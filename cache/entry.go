@@ -113,10 +113,12 @@ func (e *Entry) Age(now time.Time) time.Duration {
 	return max(now.Sub(e.StoredAt), 0)
 }
 
-// Cost returns what e counts against Options.MaxBytes: the bytes it holds plus a fixed
-// overhead.
+// Cost returns what e counts against Options.MaxBytes: the memory it holds plus a
+// fixed overhead.
 func (e *Entry) Cost() int64 {
-	n := len(e.Body) + len(e.Gzip) + len(e.Brotli) + len(e.ETag) + len(e.GzipETag) + len(e.BrotliETag) + len(e.ContentType)
+	// The body's capacity, not its length: a buffer taken over from the
+	// encoder may have grown past what it holds, and all of it stays.
+	n := cap(e.Body) + len(e.Gzip) + len(e.Brotli) + len(e.ETag) + len(e.GzipETag) + len(e.BrotliETag) + len(e.ContentType)
 	for _, f := range e.Header {
 		n += len(f.Name) + len(f.Value) + int(unsafe.Sizeof(f))
 	}

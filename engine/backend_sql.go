@@ -19,7 +19,12 @@ type sqlBackend struct {
 var bodyNotFound = []byte(`{"error":{"code":"not_found","message":"no row matches"}}`)
 
 // fetch runs the statement and encodes its whole result (for the cache).
+// Only a `many` result can be too large to cache: a `one` or `value`
+// result is one row, cached whatever its size.
 func (b *sqlBackend) fetch(ctx context.Context, args [][]byte, limit int) (fetched, error) {
+	if !b.many {
+		limit = 0
+	}
 	x, err := b.stmt.Run(ctx, args)
 	if err != nil {
 		return fetched{}, err

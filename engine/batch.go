@@ -51,14 +51,10 @@ func (e *Engine) serveBatch(r *request) error {
 		return err
 	}
 	held := e.holdBudget(r)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stop := watchDisconnect(r.ctx, cancel)
-	defer stop()
-	took, err := acc.sql.Batch(ctx, items, sqlexec.BatchOptions{
+	took, err := e.runBatch(r, acc, items, sqlexec.BatchOptions{
 		Transaction: b.Transaction,
 		Encoding:    sqlexec.Encoding{Arrays: b.Format == "array", MaxRows: acc.cfg.MaxRows},
-		Reserve:     func(n int) error { return e.reserveBatch(held, n, n) },
+		Budget:      held,
 	})
 	if errors.Is(err, sqlexec.ErrNotSent) {
 		i := firstFailed(items)
@@ -83,6 +79,21 @@ func (e *Engine) serveBatch(r *request) error {
 		}
 	}
 	return e.writeBatch(r, held, items, took)
+}
+
+// runBatch runs the batch on one of the account's connections, cancelled
+// if the client hangs up. took counts from before the acquire.
+func (e *Engine) runBatch(r *request, acc *account, items []sqlexec.BatchItem, o sqlexec.BatchOptions) (took time.Duration, err error) {
+	start := time.Now()
+	x, err := acc.sql.Start(context.Background())
+	if err != nil {
+		return time.Since(start), err
+	}
+	stop := watchDisconnect(r.ctx, x.Canceler())
+	_, err = x.Batch(items, o)
+	stop()
+	x.Release(nil)
+	return time.Since(start), err
 }
 
 // decodeBatch reads and checks the request body.
@@ -123,14 +134,14 @@ func (e *Engine) batchItems(acc *account, b *batchRequest) ([]sqlexec.BatchItem,
 
 // writeBatch writes {"results":[…],"duration_ms":…}: each statement's
 // result or its error, in order.
-func (e *Engine) writeBatch(r *request, held *heldBudget, items []sqlexec.BatchItem, took time.Duration) error {
+func (e *Engine) writeBatch(r *request, held *batchBudget, items []sqlexec.BatchItem, took time.Duration) error {
 	total := 0
 	for i := range items {
 		total += len(items[i].Result)
 	}
 	// The results are copied once into the body: both exist until the
 	// copy is done.
-	if err := e.reserveBatch(held, total, 2*total); err != nil {
+	if err := e.reserveBatch(&held.heldBudget, total, 2*total); err != nil {
 		return err
 	}
 	out := r.ctx.Response.SwapBody(nil)[:0] // fasthttp's pooled buffer, handed back below
@@ -174,11 +185,20 @@ func withIndex(err error, i int) *Error {
 // holdBudget registers the request's share of server.max_inflight_response_bytes
 // on its context: fasthttp closes it when it resets the context, after the
 // body went out, so the budget covers the response until it is written.
-func (e *Engine) holdBudget(r *request) *heldBudget {
-	h := &heldBudget{b: &e.inflight}
+func (e *Engine) holdBudget(r *request) *batchBudget {
+	h := &batchBudget{heldBudget: heldBudget{b: &e.inflight}, e: e}
 	r.ctx.SetUserValue(heldBudgetKey, h)
 	return h
 }
+
+// batchBudget is a batch's held budget as sqlexec asks it: before the
+// results grow to n bytes.
+type batchBudget struct {
+	heldBudget
+	e *Engine
+}
+
+func (h *batchBudget) Reserve(n int) error { return h.e.reserveBatch(&h.heldBudget, n, n) }
 
 const heldBudgetKey = "pgfast.heldBudget"
 

@@ -25,33 +25,30 @@ const streamChunk = 256 << 10
 // checked against its allowed operations, run on its pool, cancelled if
 // the client hangs up, audited once it ends.
 func (e *Engine) serveQuery(r *request) error {
-	acc := r.acc
-	var q queryRequest
-	if err := decodeJSON(r.ctx.PostBody(), &q); err != nil {
+	run := &queryRun{e: e, acc: r.acc}
+	q := &run.q
+	if err := decodeJSON(r.ctx.PostBody(), q); err != nil {
 		return err
 	}
-	if err := checkRequestShape(acc, q.Database, q.Format); err != nil {
+	if err := checkRequestShape(run.acc, q.Database, q.Format); err != nil {
 		return err
 	}
-	if err := checkStatement(acc, q.Query); err != nil {
-		e.auditQuery(acc, q.Query, q.Params, 0, 0, err)
+	if err := checkStatement(run.acc, q.Query); err != nil {
+		e.auditQuery(run.acc, q.Query, q.Params, 0, 0, err)
 		return err
 	}
 	start := time.Now()
-	ctx, cancel := context.WithCancel(context.Background())
-	stopWatch := watchDisconnect(r.ctx, cancel)
-	x, err := acc.sql.Query(ctx, q.Query, q.Params, sqlexec.Encoding{
-		Shape: sqlexec.Set, Arrays: q.Format == "array", MaxRows: acc.cfg.MaxRows, Duration: true})
+	x, err := run.acc.sql.Start(context.Background())
 	if err != nil {
-		stopWatch()
-		cancel()
-		e.auditQuery(acc, q.Query, q.Params, time.Since(start), 0, err)
+		e.auditQuery(run.acc, q.Query, q.Params, time.Since(start), 0, err)
 		return err
 	}
-	x.OnRelease = func(rows int64, took time.Duration, err error) {
-		stopWatch()
-		cancel()
-		e.auditQuery(acc, q.Query, q.Params, took, rows, err)
+	run.stopWatch = watchDisconnect(r.ctx, x.Canceler())
+	x.Observer = run
+	enc := sqlexec.Encoding{Shape: sqlexec.Set, Arrays: q.Format == "array", MaxRows: run.acc.cfg.MaxRows, Duration: true}
+	if err := x.Query(q.Query, q.Params, enc); err != nil {
+		x.Release(err)
+		return err
 	}
 	r.ctx.SetContentTypeBytes(contentTypeJSON)
 	// Encode into fasthttp's pooled body buffer (STYLE §9): taken here,
@@ -61,7 +58,7 @@ func (e *Engine) serveQuery(r *request) error {
 		// Larger than streamChunk: the rest is read into a spool at the
 		// database's pace while the body streams (chunked), so the
 		// connection goes back as soon as the result is read.
-		return e.startStream(r, body, x, x.Canceler(), "account", acc.cfg.ID)
+		return e.startStream(r, body, x, x.Canceler(), "account", run.acc.cfg.ID)
 	}
 	x.Release(err)
 	if err != nil {
@@ -70,6 +67,21 @@ func (e *Engine) serveQuery(r *request) error {
 	r.ctx.Response.SwapBody(body)
 	r.dynamic = true
 	return nil
+}
+
+// queryRun is one /v1/query execution, which may outlive the handler when
+// its body streams: Released stops the disconnect watcher and writes the
+// audit line, once.
+type queryRun struct {
+	e         *Engine
+	acc       *account
+	q         queryRequest
+	stopWatch func()
+}
+
+func (run *queryRun) Released(rows int64, took time.Duration, err error) {
+	run.stopWatch()
+	run.e.auditQuery(run.acc, run.q.Query, run.q.Params, took, rows, err)
 }
 
 // checkRequestShape validates the optional database and format fields.

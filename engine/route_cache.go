@@ -16,6 +16,7 @@ import (
 // cache, cache_key and stale_* keys.
 type cachePolicy struct {
 	route  uint32 // the cache's route id: kept across reloads while the route is unchanged
+	name   string // the route's, for logs
 	keyIdx []int  // indexes into the params that key the cache
 	ttl    time.Duration
 	grace  time.Duration // how long past ttl a stale body may still serve
@@ -104,7 +105,7 @@ func (cp *cachePolicy) fill(vals [][]byte) cache.FillFunc {
 		// Fills also run in background refreshes, outside any handler.
 		defer func() {
 			if v := recover(); v != nil {
-				cp.e.log.Error("BUG: panic while filling the cache", "route", cp.route, "panic", v)
+				cp.e.log.Error("BUG: panic while filling the cache", "route", cp.name, "panic", v)
 				ent, err = nil, fmt.Errorf("BUG: panic while filling the cache: %v", v)
 			}
 		}()

@@ -63,7 +63,11 @@ func compileRoute(ctx context.Context, e *Engine, st, prev *state, rc *config.Ro
 		// (already set in the startup packet) costs a set_config.
 		timeout = rc.Timeout.Std()
 	}
-	rt.stmt, err = sqlexec.Compile(ctx, db.sql, sqlexec.StatementOptions{SQL: rc.SQL, Shape: shapes[rc.Result], Settings: rc.Settings, Timeout: timeout})
+	shape, ok := shapes[rc.Result]
+	if !ok {
+		return nil, fail("result %q: want one, many or value", rc.Result)
+	}
+	rt.stmt, err = sqlexec.Compile(ctx, db.sql, sqlexec.StatementOptions{SQL: rc.SQL, Shape: shape, Settings: rc.Settings, Timeout: timeout})
 	if err != nil {
 		return nil, fail("%v", err)
 	}
@@ -151,7 +155,7 @@ func compileParams(rc *config.Route, oids []uint32) ([]param, error) {
 // them unless cache_key names some) and its freshness.
 func compileCache(e *Engine, rt *route, ep *endpoint) (*cachePolicy, error) {
 	rc := &rt.cfg
-	cp := &cachePolicy{route: rt.id, ttl: rt.ttl, e: e, fetch: ep.backend.(fetcher),
+	cp := &cachePolicy{route: rt.id, name: rc.Name, ttl: rt.ttl, e: e, fetch: ep.backend.(fetcher),
 		grace: max(rc.StaleIfError.Std(), rc.StaleWhileRevalidate.Std()), swr: rc.StaleWhileRevalidate > 0}
 	if len(rc.CacheKey) == 0 {
 		for i := range rc.Params {

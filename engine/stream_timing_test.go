@@ -22,8 +22,14 @@ routes:
     sql: SELECT g AS id, 'name ' || g AS name, g * 2 AS score FROM generate_series(1, $1::int) g
     params: [{from: query.n, default: 100}]
     result: many
+  - name: one
+    path: /one/{id}
+    sql: SELECT id, name, qty FROM items WHERE id = $1
+    params: [path.id]
+    result: one
 cache: {stream_threshold_bytes: 1MiB}
 `), pgtest.NewDatabase(b, routeSchema))
+	b.Run("handler/one", func(b *testing.B) { benchmarkHandler(b, ts, "/one/1") })
 	b.Run("handler/rows100", func(b *testing.B) { benchmarkHandler(b, ts, "/page") })
 	ln := fasthttputil.NewInmemoryListener()
 	defer ln.Close()

@@ -32,9 +32,14 @@ type BatchOptions struct {
 	Transaction bool
 	// Encoding of each statement's result (Shape is always Set).
 	Encoding Encoding
-	// Reserve, when set, is asked before the encoded results grow to n
-	// bytes in all; its error stops the batch.
-	Reserve func(n int) error
+	// Budget, when set, is asked before the encoded results grow.
+	Budget Budget
+}
+
+// Budget bounds a batch's memory: Reserve is asked before the encoded
+// results grow to n bytes in all; its error stops the batch.
+type Budget interface {
+	Reserve(n int) error
 }
 
 // ErrSkipped marks the statements of a failed transactional batch: never
@@ -46,19 +51,25 @@ var ErrSkipped = errors.New("skipped after an earlier failure in the transaction
 // statement's Err says why.
 var ErrNotSent = errors.New("transactional batch not sent: a statement failed before it ran")
 
-// Batch runs items in at most two pipelined round trips on one connection:
-// one to prepare the statements this connection has not seen, one for
-// every statement. It returns the execution's duration; an error is the
-// batch's as a whole (connection, budget or ErrNotSent), each statement's
-// own outcome is in its item.
+// Batch runs items on a connection of db: Start, Rows.Batch, Release.
 func (db *DB) Batch(ctx context.Context, items []BatchItem, o BatchOptions) (time.Duration, error) {
-	x, err := acquire(ctx, db, 0)
+	x, err := db.Start(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer x.Release(nil)
-	x.done = true // the batch reads every result itself
-	b := &batch{db: db, pc: x.conn.PgConn(), ctx: x.ctx, items: items, o: o}
+	return x.Batch(items, o)
+}
+
+// Batch runs items on the started execution in at most two pipelined
+// round trips: one to prepare the statements this connection has not
+// seen, one for every statement. It returns the execution's duration; an
+// error is the batch's as a whole (connection, budget or ErrNotSent), each
+// statement's own outcome is in its item. The caller releases x.
+func (x *Rows) Batch(items []BatchItem, o BatchOptions) (time.Duration, error) {
+	x.done = true // the batch reads every result itself: Release cancels nothing
+	var err error
+	b := batch{db: x.db, pc: x.conn.PgConn(), ctx: x.ctx, items: items, o: o}
 	b.o.Encoding.Shape = Set
 	if err := b.prepare(); err != nil {
 		return time.Since(x.start), err
@@ -234,8 +245,8 @@ func (b *batch) read(rr *pgconn.ResultReader, plan *rowcodec.Plan, i int) error 
 	var encErr error
 	for rr.NextRow() && encErr == nil {
 		buf, encErr = enc.row(buf, rr.Values())
-		if b.o.Reserve != nil {
-			if err := b.o.Reserve(b.total + len(buf)); err != nil {
+		if b.o.Budget != nil {
+			if err := b.o.Budget.Reserve(b.total + len(buf)); err != nil {
 				rr.Close()
 				return err
 			}

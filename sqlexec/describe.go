@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 
 	"github.com/cespare/xxhash/v2"
@@ -93,19 +92,23 @@ func describeAll(ctx context.Context, pc *pgconn.PgConn, sqls []string, sds []*p
 	if err != nil {
 		return err
 	}
+	if unnamed {
+		copy(sds, got)
+		copy(errs, failed)
+		return nil
+	}
+	failedBySQL := map[string]error{}
+	for j, sql := range todo {
+		if got[j] != nil {
+			c.byKey[sql] = got[j]
+		}
+		if failed[j] != nil {
+			failedBySQL[sql] = failed[j]
+		}
+	}
 	for i, sql := range sqls {
-		switch {
-		case sql == "":
-		case unnamed:
-			sds[i], errs[i] = got[i], failed[i]
-		default:
-			if j := slices.Index(todo, sql); j >= 0 {
-				if got[j] != nil {
-					c.byKey[sql] = got[j]
-				}
-				errs[i] = failed[j]
-			}
-			sds[i] = c.byKey[sql]
+		if sql != "" {
+			sds[i], errs[i] = c.byKey[sql], failedBySQL[sql]
 		}
 	}
 	return nil
@@ -172,10 +175,16 @@ func prepareEach(ctx context.Context, pc *pgconn.PgConn, sqls []string, unnamed 
 // first-seen order.
 func (c *stmtCache) missing(sqls []string) []string {
 	var todo []string
+	var seen map[string]bool
 	for _, sql := range sqls {
-		if sql != "" && c.byKey[sql] == nil && !slices.Contains(todo, sql) {
-			todo = append(todo, sql)
+		if sql == "" || c.byKey[sql] != nil || seen[sql] {
+			continue
 		}
+		if seen == nil {
+			seen = map[string]bool{}
+		}
+		seen[sql] = true
+		todo = append(todo, sql)
 	}
 	return todo
 }

@@ -71,13 +71,14 @@ func Classify(err error) (f Failure, ok bool) {
 		return Failure{Kind: TooLarge, Message: fmt.Sprintf("a row or message from PostgreSQL is larger than %d MiB", pool.DefaultMaxMessageBytes>>20)}, true
 	case pool.IsBusy(err):
 		return Failure{Kind: Unavailable, Message: err.Error(), RetryAfter: pool.RetryAfter(err)}, true
-	case errors.As(err, &connErr):
-		return unavailable("database unavailable"), true
 	case errors.As(err, &pgErr):
+		if errors.As(err, &connErr) {
+			return unavailable("database unavailable"), true
+		}
 		return fromPgError(pgErr), true
 	case errors.Is(err, context.DeadlineExceeded):
 		return Failure{Kind: Timeout, Message: "query did not finish in time"}, true
-	case pgconn.SafeToRetry(err), isConnClosed(err):
+	case errors.As(err, &connErr), pgconn.SafeToRetry(err), isConnClosed(err):
 		return unavailable("database unavailable"), true
 	}
 	return Failure{}, false

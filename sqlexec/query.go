@@ -7,24 +7,31 @@ import (
 )
 
 // Query runs one raw statement (the query API) with JSON params on a
-// connection of db, encoded as enc. The statement is prepared once per
-// connection (or only described, when db.Unnamed); a prepared plan that
-// went stale under a schema change is prepared again, once.
+// connection of db, encoded as enc. It is Start then Rows.Query.
 func (db *DB) Query(ctx context.Context, sql string, params []any, enc Encoding) (*Rows, error) {
-	x, err := acquire(ctx, db, 0)
+	x, err := db.Start(ctx)
 	if err != nil {
 		return nil, err
 	}
-	err = x.query(sql, params, enc)
-	if err != nil && forget(x.conn.PgConn(), sql, err) {
-		x.rr, x.err, x.peeked = nil, nil, false
-		err = x.query(sql, params, enc)
-	}
-	if err != nil {
+	if err := x.Query(sql, params, enc); err != nil {
 		x.Release(err)
 		return nil, err
 	}
 	return x, nil
+}
+
+// Query runs one raw statement with JSON params on the started execution,
+// encoded as enc, and reads its first row ahead. The statement is prepared
+// once per connection (or only described, when the DB is Unnamed); a
+// prepared plan that went stale under a schema change is prepared again,
+// once. On error the caller still owns x and must Release it.
+func (x *Rows) Query(sql string, params []any, enc Encoding) error {
+	err := x.query(sql, params, enc)
+	if err != nil && forget(x.conn.PgConn(), sql, err) {
+		x.rr, x.err, x.peeked = nil, nil, false
+		err = x.query(sql, params, enc)
+	}
+	return err
 }
 
 // query describes, binds and starts sql, and reads its first row ahead.

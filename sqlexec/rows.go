@@ -31,12 +31,27 @@ type Rows struct {
 	done   bool
 	err    error // the result's error, when the peek already closed rr
 
-	// OnRelease, when set, is called by Release with the rows written, the
-	// execution's duration and its outcome (the audit log's line).
-	OnRelease func(rows int64, took time.Duration, err error)
+	// Observer, when set, is told by Release how the execution ended (the
+	// audit log's line).
+	Observer Observer
 }
 
+// Observer learns how an execution ended: the rows written, its duration
+// (acquire included) and its outcome (nil for a complete result).
+type Observer interface {
+	Released(rows int64, took time.Duration, err error)
+}
+
+// Start begins an execution on db: a connection and a context bounded by
+// db's timeout. Canceler stops it from another goroutine (a client that
+// went away) from this moment; Query or Batch runs a statement on it.
+func (db *DB) Start(ctx context.Context) (*Rows, error) { return acquire(ctx, db, 0) }
+
 var rowsPool = sync.Pool{New: func() any { return new(Rows) }}
+
+// cancelWait bounds the cancel request Release sends for a result it stops
+// reading.
+const cancelWait = time.Second
 
 // acquire starts an execution on db: a bounded context and a connection.
 func acquire(parent context.Context, db *DB, timeout time.Duration) (*Rows, error) {
@@ -53,7 +68,7 @@ func acquire(parent context.Context, db *DB, timeout time.Duration) (*Rows, erro
 	return x, nil
 }
 
-// Fill appends encoded rows to dst until it holds at least limit bytes
+// Fill appends encoded rows to dst until it holds more than limit bytes
 // (limit <= 0: no limit) or the result ends. At the end (done) the result's
 // tail is written and the statement has completed; the connection is still
 // held until Release.
@@ -66,7 +81,7 @@ func (x *Rows) Fill(dst []byte, limit int) (out []byte, done bool, err error) {
 		if dst, err = x.enc.row(dst, x.rr.Values()); err != nil {
 			return dst, false, err
 		}
-		if limit > 0 && len(dst) >= limit {
+		if limit > 0 && len(dst) > limit {
 			return dst, false, nil
 		}
 	}
@@ -130,8 +145,16 @@ func (x *Rows) closeResult() error {
 // back to its pool, and OnRelease records outcome (nil for a complete
 // result). x must not be used afterwards.
 func (x *Rows) Release(outcome error) {
-	if !x.done {
-		x.cancel()
+	if x.cancel == nil {
+		panic("BUG: sqlexec: Rows released twice or used after Release")
+	}
+	if !x.done && x.rr != nil {
+		// A result still being read: ask the server to stop it, then read
+		// to the cancellation. (An error before any result, or a result read
+		// to its end, needs no cancel: the connection is already idle.)
+		ctx, cancel := context.WithTimeout(context.Background(), cancelWait)
+		_ = x.conn.PgConn().CancelRequest(ctx)
+		cancel()
 	}
 	x.closeResult()
 	took := time.Since(x.start)
@@ -140,8 +163,8 @@ func (x *Rows) Release(outcome error) {
 		x.conn.Release()
 	}
 	x.cancel()
-	if x.OnRelease != nil {
-		x.OnRelease(x.enc.rows, took, outcome)
+	if x.Observer != nil {
+		x.Observer.Released(x.enc.rows, took, outcome)
 	}
 	x.recycle()
 }

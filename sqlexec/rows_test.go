@@ -89,11 +89,11 @@ func TestRowsFillInChunks(t *testing.T) {
 	if _, done, err := x.Fill(nil, 4096); err != nil || done {
 		t.Fatalf("first chunk: done %v, err %v; want more to come", done, err)
 	}
-	var outcome error
-	x.OnRelease = func(rows int64, took time.Duration, err error) { outcome = err }
+	obs := &observer{}
+	x.Observer = obs
 	x.Release(errors.New("client went away"))
-	if outcome == nil || outcome.Error() != "client went away" {
-		t.Fatalf("OnRelease outcome: %v; want the caller's", outcome)
+	if obs.err == nil || obs.err.Error() != "client went away" || obs.rows == 0 || obs.took <= 0 {
+		t.Fatalf("Observer: %+v; want the caller's outcome, the rows sent and a duration", obs)
 	}
 	for range 3 { // both connections, and one again
 		y, err := db.Query(ctx, "SELECT 1 AS one", nil, Encoding{Shape: Set})
@@ -176,4 +176,14 @@ func TestBatchTransaction(t *testing.T) {
 	if _, err := db.Batch(ctx, refused, BatchOptions{}); err != nil || refused[1].Err != nil || !strings.Contains(string(refused[1].Result), `"c":1001`) {
 		t.Fatalf("a refused statement must not run: %v, %v, %s", err, refused[1].Err, refused[1].Result)
 	}
+}
+
+type observer struct {
+	rows int64
+	took time.Duration
+	err  error
+}
+
+func (o *observer) Released(rows int64, took time.Duration, err error) {
+	o.rows, o.took, o.err = rows, took, err
 }
