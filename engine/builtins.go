@@ -32,7 +32,7 @@ func (st *state) addBuiltins(e *Engine) error {
 		{"GET", "/v1/account", authToken, account, e.serveAccount},
 	} {
 		ep := &endpoint{name: b.path, auth: b.auth, limit: b.limit, backend: b.serve, metrics: e.metrics.endpoint(b.path)}
-		if _, err := st.router.add(b.method, b.path, ep); err != nil {
+		if _, err := st.router.add("", []string{b.method}, b.path, ep); err != nil {
 			return err
 		}
 	}

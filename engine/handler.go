@@ -76,13 +76,13 @@ func (e *Engine) handle(ctx *fasthttp.RequestCtx) {
 	if st.cors != nil && st.cors.apply(ctx) {
 		return
 	}
-	ep, res := st.router.lookup(ctx.Method(), ctx.Path(), &r.params)
+	ep, res := st.router.lookup(ctx.Host(), ctx.Method(), ctx.Path(), &r.params)
 	switch res {
 	case lookupNoPath:
 		writeError(ctx, errNotFound("no route for "+string(ctx.Path())))
 		return
 	case lookupNoMethod:
-		allow := st.router.allowed(ctx.Path())
+		allow := st.router.allowed(ctx.Host(), ctx.Path())
 		sort.Strings(allow)
 		ctx.Response.Header.Set(fasthttp.HeaderAllow, strings.Join(allow, ", "))
 		writeError(ctx, &Error{Status: 405, Code: codeMethodNotAllowed, Message: string(ctx.Method()) + " is not allowed here; allowed: " + strings.Join(allow, ", ")})

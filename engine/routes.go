@@ -198,7 +198,7 @@ func compileRoutes(ctx context.Context, e *Engine, st, prev *state) error {
 			return err
 		}
 		st.routes = append(st.routes, rt)
-		if _, err := st.router.add(rc.Method, rc.Path, rt.ep); err != nil {
+		if _, err := st.router.add("", []string{rc.Method}, rc.Path, rt.ep); err != nil {
 			return fmt.Errorf("routes %s: %w", rc.Name, err)
 		}
 	}
