@@ -6,9 +6,10 @@
 // The package holds plain data and imports nothing else of pgfast: the engine maps each section
 // to the options of the package that uses it.
 //
-// Paths in the file that name inputs (auth.jwt.public_keys, server.tls.cert_file and key_file)
-// are relative to the config file's directory; paths that name outputs or state (log.audit,
-// data_dir) are relative to the working directory.
+// Paths in the file that name inputs (auth.jwt.public_keys, server.tls.cert_file and key_file,
+// upstreams.*.tls.ca_file, routes[].static.dir) are relative to the config file's directory;
+// paths that name outputs or state (log.audit, data_dir) are relative to the working directory.
+// Validate never touches the file system; Load checks that static dirs and CA files exist.
 //
 // Top-level keys that start with "x-" are ignored, as in Compose files: they give YAML anchors a
 // home ("x-cached: &cached {cache: 60s}", then "<<: *cached" in routes). Merge keys are
@@ -35,7 +36,11 @@ type Config struct {
 	Databases map[string]*Database `yaml:"databases"`
 	// Accounts are the raw query API's clients, as in pg-api's accounts.json.
 	Accounts []Account `yaml:"accounts"`
-	// Routes are the declared routes: an HTTP method and path mapped to one prepared statement.
+	// Upstreams maps a name to a pool of HTTP servers that routes with an upstream key proxy
+	// to. Default none.
+	Upstreams map[string]*Upstream `yaml:"upstreams"`
+	// Routes are the declared routes: a host, methods and path mapped to one backend (a
+	// prepared statement, an upstream, a static directory or a mock answer).
 	Routes []Route `yaml:"routes"`
 	// Cache is the result cache of declared routes.
 	Cache Cache `yaml:"cache"`
@@ -239,62 +244,6 @@ const (
 	OpDDL    = "DDL"
 	OpAll    = "ALL"
 )
-
-// Route result shapes.
-const (
-	ResultOne   = "one"
-	ResultMany  = "many"
-	ResultValue = "value"
-)
-
-// Route and account authentication modes.
-const (
-	AuthNone  = "none"
-	AuthToken = "token"
-	AuthJWT   = "jwt"
-)
-
-// Route is a declared route: an HTTP method and path mapped to one prepared statement.
-type Route struct {
-	// Name identifies the route in metrics, logs and cache purges; required, unique,
-	// [a-z0-9_-]+.
-	Name string `yaml:"name"`
-	// Method is GET (default), POST, PUT, PATCH or DELETE.
-	Method string `yaml:"method"`
-	// Path starts with / and may hold {name} segments (/customers/{id}), each a path param.
-	Path string `yaml:"path"`
-	// SQL is one statement with $1, $2, … placeholders, filled from Params in order.
-	SQL string `yaml:"sql"`
-	// Params are the statement's parameters, $1 first.
-	Params []RouteParam `yaml:"params"`
-	// Result is one (default: the first row as an object, 404 when none), many (an array) or
-	// value (the first column of the first row, 404 when none).
-	Result string `yaml:"result"`
-	// Cache is how long a response is cached. Default 0: not cached.
-	Cache Duration `yaml:"cache"`
-	// CacheKey lists the params ("path.id") that key the cache. Default: all params.
-	CacheKey []string `yaml:"cache_key"`
-	// StaleIfError serves a cached body up to this old when the database is down or busy.
-	// Default 0: never.
-	StaleIfError Duration `yaml:"stale_if_error"`
-	// StaleWhileRevalidate serves an expired body up to this old while one request refreshes
-	// it. Default 0: never.
-	StaleWhileRevalidate Duration `yaml:"stale_while_revalidate"`
-	// InvalidateOn lists tables; NOTIFY pgfast_invalidate, '<table>' purges the route's cache.
-	InvalidateOn []string `yaml:"invalidate_on"`
-	// Auth is none (default), token (an account's API token) or jwt (needs auth.jwt).
-	Auth string `yaml:"auth"`
-	// RateLimit, when set, is a per-client limit of this route on top of limits.default.
-	RateLimit *RateLimit `yaml:"rate_limit"`
-	// Timeout is the route's statement_timeout. Absent means the database's; Load always
-	// sets it. 0 means none.
-	Timeout *Duration `yaml:"timeout"`
-	// Settings are run-time settings applied with SET LOCAL for this route's statement.
-	Settings Settings `yaml:"settings"`
-	// Database names the database the route reads. Default "main"; point read routes at a
-	// replica here.
-	Database string `yaml:"database"`
-}
 
 // Cache configures the result cache of declared routes.
 type Cache struct {

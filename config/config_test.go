@@ -62,7 +62,20 @@ func TestSampleFull(t *testing.T) {
 		{"routes[1].timeout", c.Routes[1].Timeout.Std(), 5 * time.Second},
 		{"routes[2].params", fmt.Sprint(c.Routes[2].Params), "[jwt.sub required]"},
 		{"routes[2].rate_limit", c.Routes[2].RateLimit == nil, true},
-		{"routes[3].method", c.Routes[3].Method, "POST"},
+		{"routes[3].method", c.Routes[3].Methods, Methods{"POST"}},
+		{"upstreams.users.targets", c.Upstreams["users"].Targets, []Target{{"http://127.0.0.1:9001", 2}, {"https://users-2.internal:9443", 1}}},
+		{"upstreams.users.circuit_breaker.error_ratio", c.Upstreams["users"].CircuitBreaker.ErrorRatio, 0.5},
+		{"upstreams.users.tls.ca_file", c.Upstreams["users"].TLS.CAFile, filepath.Join(samples, "keys/ca.pem")},
+		{"upstreams.billing.health_check", c.Upstreams["billing"].HealthCheck, (*HealthCheck)(nil)},
+		{"routes[4].method", c.Routes[4].Methods, Methods{"GET", "POST"}},
+		{"routes[4].backend", c.Routes[4].Backend(), BackendUpstream},
+		{"routes[4].max_body_bytes", c.Routes[4].MaxBodyBytes, 256 * MiB},
+		{"routes[4].request_headers.set", c.Routes[4].RequestHeaders.Set["X-User-Id"], "{jwt.sub}"},
+		{"routes[5].method", c.Routes[5].Methods, Methods(nil)},
+		{"routes[5].max_body_bytes", c.Routes[5].MaxBodyBytes, MiB},
+		{"routes[6].static.dir", c.Routes[6].Static.Dir, filepath.Join(samples, "public")},
+		{"routes[6].method", c.Routes[6].Methods, Methods{"GET", "HEAD"}},
+		{"routes[7].mock", *c.Routes[7].Mock, Mock{Status: 410, Headers: map[string]string{"Content-Type": "text/plain"}, Body: "gone"}},
 		{"limits", c.Limits.DefaultLimit().String(), "1000/s burst 2000"},
 		{"auth.jwt.secret", c.Auth.JWT.Secret.Value(), sampleEnv["JWT_SECRET"]},
 		{"auth.jwt.public_keys", c.Auth.JWT.PublicKeys[0], filepath.Join(samples, "keys/rs.pem")},
@@ -120,10 +133,10 @@ func TestSampleFullHasEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	index := regexp.MustCompile(`\[\d+\]`)
-	dbName := regexp.MustCompile(`^databases\.[A-Za-z0-9_-]+`)
+	mapName := regexp.MustCompile(`^(databases|upstreams)\.[A-Za-z0-9_-]+`)
 	written := make(map[string]bool)
 	for p := range c.origin {
-		written[dbName.ReplaceAllString(index.ReplaceAllString(p, "[]"), "databases.*")] = true
+		written[mapName.ReplaceAllString(index.ReplaceAllString(p, "[]"), "$1.*")] = true
 	}
 	var keys []string
 	schemaPaths(reflect.TypeFor[Config](), "", &keys)
@@ -141,8 +154,8 @@ func TestSampleBadUnknownKey(t *testing.T) {
 	file := filepath.Join(samples, "bad_unknown_key.yaml")
 	_, err := Load(LoadOptions{File: file, Env: envOf(nil)})
 	wantErrs(t, file, err,
-		`config: servr: unknown key (did you mean "server"? known keys: server, databases, accounts, routes, cache, limits, auth, log, data_dir) (`+file+`:3)`,
-		`config: routes[0].metod: unknown key (did you mean "method"? known keys: name, method, path, sql, params, result, cache, cache_key, stale_if_error, stale_while_revalidate, invalidate_on, auth, rate_limit, timeout, settings, database) (`+file+`:7)`)
+		`config: servr: unknown key (did you mean "server"? known keys: server, databases, accounts, upstreams, routes, cache, limits, auth, log, data_dir) (`+file+`:3)`,
+		`config: routes[0].metod: unknown key (did you mean "method"? known keys: name, host, method, path, sql, upstream, static, mock, params, auth, rate_limit, cache, cache_key, stale_if_error, stale_while_revalidate, max_body_bytes, response_headers, result, invalidate_on, timeout, settings, database, rewrite, host_header, request_headers) (`+file+`:7)`)
 }
 
 func TestSamplePGAPI(t *testing.T) {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -179,6 +180,16 @@ func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		v.SetInt(i)
+	case reflect.Float64:
+		f, err := 0.0, error(strconv.ErrSyntax)
+		if n.Kind == yaml.ScalarNode && (n.ShortTag() == tagInt || n.ShortTag() == tagFloat) {
+			f, err = strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
+		}
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			d.fail(n, path, "must be a number, got %s", describe(n))
+			return
+		}
+		v.SetFloat(f)
 	default:
 		d.fail(n, path, "BUG: no decoder for %s", v.Type())
 	}

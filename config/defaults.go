@@ -69,23 +69,39 @@ func (c *Config) withDefaults() {
 		}
 	}
 
+	for _, u := range c.Upstreams {
+		if u != nil && u.Balance == "" { // nil: Validate reports it
+			u.Balance = BalanceRoundRobin
+		}
+	}
+
 	for i := range c.Routes {
 		r := &c.Routes[i]
-		if r.Method == "" {
-			r.Method = "GET"
-		}
-		if r.Result == "" {
-			r.Result = ResultOne
-		}
 		if r.Auth == "" {
 			r.Auth = AuthNone
 		}
-		if r.Database == "" {
-			r.Database = MainDatabase
+		if r.MaxBodyBytes == 0 {
+			r.MaxBodyBytes = c.Server.MaxBodyBytes
 		}
-		if r.Timeout == nil {
-			t := c.statementTimeout(r.Database)
-			r.Timeout = &t
+		switch r.Backend() {
+		case BackendSQL, "": // none: Validate reports it; the sql defaults keep its other messages quiet
+			if len(r.Methods) == 0 {
+				r.Methods = Methods{"GET"}
+			}
+			if r.Result == "" {
+				r.Result = ResultOne
+			}
+			if r.Database == "" {
+				r.Database = MainDatabase
+			}
+			if r.Timeout == nil {
+				t := c.statementTimeout(r.Database)
+				r.Timeout = &t
+			}
+		case BackendStatic:
+			if len(r.Methods) == 0 {
+				r.Methods = Methods{"GET", "HEAD"}
+			}
 		}
 	}
 
@@ -193,6 +209,50 @@ func (a *Account) setDefaults() {
 	*a = Account{MaxConnections: 10, AllowedOperations: []string{OpSelect}, MaxRows: 10000}
 }
 
+// setDefaults sets only what does not depend on the backend; withDefaults sets the rest once the
+// backend is known, so that sql-only keys stay empty on other routes and Validate can refuse
+// them when written.
 func (r *Route) setDefaults() {
-	*r = Route{Method: "GET", Result: ResultOne, Auth: AuthNone, Database: MainDatabase}
+	*r = Route{Auth: AuthNone}
+}
+
+func (s *Static) setDefaults() { *s = Static{Index: "index.html"} }
+
+func (m *Mock) setDefaults() { *m = Mock{Status: 200} }
+
+// NewUpstream returns an Upstream with every default set and a target of weight 1 per url.
+func NewUpstream(urls ...string) *Upstream {
+	u := &Upstream{}
+	u.setDefaults()
+	for _, url := range urls {
+		u.Targets = append(u.Targets, Target{URL: url, Weight: 1})
+	}
+	return u
+}
+
+func (u *Upstream) setDefaults() {
+	*u = Upstream{
+		Balance:           BalanceRoundRobin,
+		ConnectTimeout:    Duration(time.Second),
+		Timeout:           Duration(10 * time.Second),
+		MaxConnsPerTarget: 512,
+		Retries:           2,
+	}
+}
+
+func (t *Target) setDefaults() { *t = Target{Weight: 1} }
+
+func (h *HealthCheck) setDefaults() {
+	*h = HealthCheck{Interval: Duration(2 * time.Second), Timeout: Duration(time.Second), Healthy: 2, Unhealthy: 3}
+}
+
+func (b *CircuitBreaker) setDefaults() {
+	*b = CircuitBreaker{
+		Failures:         5,
+		Window:           Duration(10 * time.Second),
+		ErrorRatio:       0.5,
+		MinRequests:      20,
+		OpenFor:          Duration(30 * time.Second),
+		HalfOpenRequests: 1,
+	}
 }

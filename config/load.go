@@ -38,8 +38,9 @@ type Overrides struct {
 // content) or, with opts.Dir, pg-api's <dir>/server.json and <dir>/accounts.json; then applies
 // environment overrides (pg-api's APP__ and PG__ names, then PGFAST_* names, which win) and then
 // opts.Overrides; resolves env:NAME secrets; makes input paths relative to the config's
-// directory; fills defaults; and validates. With neither File nor Dir it starts from the
-// defaults, in which "main" has no url and is served by the embedded PostgreSQL.
+// directory; fills defaults; and validates, also checking that static dirs and CA files exist.
+// With neither File nor Dir it starts from the defaults, in which "main" has no url and is
+// served by the embedded PostgreSQL.
 //
 // An empty environment variable counts as unset. On error the result is nil and the error
 // joins every problem found, each a *FieldError naming the field path.
@@ -84,7 +85,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	}
 	c.resolvePaths(baseDir)
 	c.withDefaults()
-	if err := c.Validate(); err != nil {
+	if err := c.validate(true); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -220,4 +221,14 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	rel(&c.Server.TLS.CertFile)
 	rel(&c.Server.TLS.KeyFile)
+	for i := range c.Routes {
+		if s := c.Routes[i].Static; s != nil {
+			rel(&s.Dir)
+		}
+	}
+	for _, u := range c.Upstreams {
+		if u != nil {
+			rel(&u.TLS.CAFile)
+		}
+	}
 }

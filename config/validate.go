@@ -33,12 +33,17 @@ func (v *validator) fail(path, format string, args ...any) {
 // Validate checks the whole configuration and returns every problem found, joined with
 // errors.Join, each a *FieldError naming its field path; nil when the config is usable.
 // Secret values never appear in the messages. Load and Parse call it after filling defaults.
-func (c *Config) Validate() error {
+// It does not touch the file system; Load also checks that static dirs and CA files exist.
+func (c *Config) Validate() error { return c.validate(false) }
+
+// validate is Validate, plus the checks of files and directories when files is set.
+func (c *Config) validate(files bool) error {
 	v := &validator{c: c}
 	v.negatives()
 	v.server()
 	v.databases()
 	v.accounts()
+	v.upstreams()
 	v.routes()
 	v.cache()
 	v.limits()
@@ -46,6 +51,9 @@ func (c *Config) Validate() error {
 	v.log()
 	if c.DataDir == "" {
 		v.fail("data_dir", "must not be empty")
+	}
+	if files {
+		v.files()
 	}
 	return joinErrors(v.errs)
 }

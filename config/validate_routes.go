@@ -7,7 +7,7 @@ import (
 
 func (v *validator) routes() {
 	names := make(map[string]int)
-	shapes := make(map[string]int)
+	shapes := make(map[string][]int) // host and path shape -> routes, for conflicts
 	for i := range v.c.Routes {
 		r := &v.c.Routes[i]
 		p := indexPath("routes", i)
@@ -21,20 +21,15 @@ func (v *validator) routes() {
 		default:
 			names[r.Name] = i
 		}
-		v.enum(p+".method", r.Method, "GET", "POST", "PUT", "PATCH", "DELETE")
+		backend := v.routeBackend(p, r)
+		v.routeHost(p+".host", r.Host)
+		v.routeMethods(p, r, backend)
 		pathParams, shape, ok := v.routePath(p+".path", r.Path)
 		if ok {
-			key := r.Method + " " + shape
-			if prev, dup := shapes[key]; dup {
-				v.fail(p+".path", "%s %s is also routes[%d] (%s)", r.Method, r.Path, prev, v.c.Routes[prev].Name)
-			} else {
-				shapes[key] = i
-			}
+			key := r.Host + " " + shape
+			v.routeConflict(p, i, shapes[key])
+			shapes[key] = append(shapes[key], i)
 		}
-		if strings.TrimSpace(r.SQL) == "" {
-			v.fail(p+".sql", "required")
-		}
-		v.enum(p+".result", r.Result, ResultOne, ResultMany, ResultValue)
 		if v.enum(p+".auth", r.Auth, AuthNone, AuthToken, AuthJWT) {
 			switch {
 			case r.Auth == AuthJWT && !v.c.Auth.JWT.Enabled():
@@ -43,22 +38,105 @@ func (v *validator) routes() {
 				v.fail(p+".auth", "token needs at least one account")
 			}
 		}
-		keys := v.routeParams(p, r, pathParams)
+		keys := v.routeParams(p, r, pathParams, backend)
 		for j, k := range r.CacheKey {
 			if !keys[k] {
 				v.fail(indexPath(p+".cache_key", j), "%q is not one of the route's params", k)
 			}
 		}
-		for j, t := range r.InvalidateOn {
-			if !tableRe.MatchString(t) {
-				v.fail(indexPath(p+".invalidate_on", j), "must be a table name such as customer or public.customer, got %q", t)
-			}
-		}
 		if r.RateLimit != nil {
 			v.rateLimit(p+".rate_limit", *r.RateLimit)
 		}
-		v.settings(p+".settings", r.Settings)
-		v.dbRef(p+".database", r.Database)
+		v.headerRules(p+".response_headers", r, r.ResponseHeaders, pathParams, false)
+		v.backendOnly(p, r, backend)
+		switch backend {
+		case BackendSQL:
+			v.sqlRoute(p, r)
+		case BackendUpstream:
+			v.upstreamRoute(p, r, pathParams)
+		case BackendStatic:
+			v.staticRoute(p, r)
+		case BackendMock:
+			v.mockRoute(p, r)
+		}
+		if backend != BackendSQL && backend != "" && r.Cache > 0 && !r.Methods.Has("GET") && !r.Methods.Has("HEAD") {
+			v.fail(p+".cache", "only GET and HEAD responses are cached on %s routes, and the route allows %s", backend, r.Methods)
+		}
+	}
+}
+
+// routeBackend checks that the route has exactly one backend and returns it, or "" when it
+// has none or several.
+func (v *validator) routeBackend(p string, r *Route) string {
+	switch b := r.backends(); len(b) {
+	case 0:
+		v.fail(p, "needs a backend: set one of sql, upstream, static or mock")
+	case 1:
+		return b[0]
+	default:
+		v.fail(p, "has %d backends (%s); set exactly one of sql, upstream, static or mock", len(b), strings.Join(b, ", "))
+	}
+	return ""
+}
+
+func (v *validator) sqlRoute(p string, r *Route) {
+	if strings.TrimSpace(r.SQL) == "" {
+		v.fail(p+".sql", "required")
+	}
+	v.enum(p+".result", r.Result, ResultOne, ResultMany, ResultValue)
+	for j, t := range r.InvalidateOn {
+		if !tableRe.MatchString(t) {
+			v.fail(indexPath(p+".invalidate_on", j), "must be a table name such as customer or public.customer, got %q", t)
+		}
+	}
+	v.settings(p+".settings", r.Settings)
+	v.dbRef(p+".database", r.Database)
+}
+
+// Methods each backend allows. CONNECT and TRACE are never routed.
+var (
+	sqlMethods     = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
+	staticMethods  = []string{"GET", "HEAD"}
+	gatewayMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+)
+
+func (v *validator) routeMethods(p string, r *Route, backend string) {
+	allowed := gatewayMethods
+	switch backend {
+	case BackendSQL:
+		allowed = sqlMethods
+		if r.Methods.Any() {
+			v.fail(p+".method", "an sql route needs a method (Load's default is GET)")
+		}
+	case BackendStatic:
+		allowed = staticMethods
+	}
+	for j, m := range r.Methods {
+		mp := p + ".method"
+		if len(r.Methods) > 1 {
+			mp = indexPath(mp, j)
+		}
+		if v.enum(mp, m, allowed...) && slices.Index(r.Methods, m) < j {
+			v.fail(mp, "duplicate method %q", m)
+		}
+	}
+}
+
+// routeConflict reports the first of the earlier routes prev (same host and path shape) whose
+// methods overlap route i's: both would match the same requests.
+func (v *validator) routeConflict(p string, i int, prev []int) {
+	r := &v.c.Routes[i]
+	for _, j := range prev {
+		common, overlap := r.Methods.overlap(v.c.Routes[j].Methods)
+		if !overlap {
+			continue
+		}
+		what := common.String()
+		if common.Any() {
+			what = "any method"
+		}
+		v.fail(p+".path", "%s %s%s is also routes[%d] (%s)", what, r.Host, r.Path, j, v.c.Routes[j].Name)
+		return
 	}
 }
 
@@ -95,6 +173,11 @@ func (v *validator) routePath(path, s string) (params map[string]bool, shape str
 				params[name] = true
 			}
 			segs[i] = "{}"
+		case seg == "*" && i == len(segs)-1:
+			// a prefix: kept as * in the shape, so /a/* and /a/{x} do not conflict
+		case strings.Contains(seg, "*"):
+			v.fail(path, "segment %q: * is allowed only as the whole last segment, making a prefix such as /api/*", seg)
+			ok = false
 		case strings.ContainsAny(seg, "{}?# \t%"):
 			v.fail(path, "segment %q: a param is a whole segment such as {id}, and ?, #, %% and spaces are not allowed", seg)
 			ok = false
@@ -104,7 +187,7 @@ func (v *validator) routePath(path, s string) (params map[string]bool, shape str
 }
 
 // routeParams checks a route's params against its path and auth and returns their keys.
-func (v *validator) routeParams(p string, r *Route, pathParams map[string]bool) map[string]bool {
+func (v *validator) routeParams(p string, r *Route, pathParams map[string]bool, backend string) map[string]bool {
 	keys := make(map[string]bool, len(r.Params))
 	used := make(map[string]bool)
 	for j, prm := range r.Params {
@@ -133,7 +216,10 @@ func (v *validator) routeParams(p string, r *Route, pathParams map[string]bool) 
 				v.fail(pp, "%q: not a header name", prm.Key())
 			}
 		case SourceBody:
-			if r.Method == "GET" {
+			switch {
+			case backend == BackendUpstream:
+				v.fail(pp, "%s: body params would hold the request body, which an upstream route streams", prm.Key())
+			case !r.Methods.Any() && !slices.ContainsFunc(r.Methods, hasBody):
 				v.fail(pp, "%s: body params need a method with a body (POST, PUT, PATCH or DELETE)", prm.Key())
 			}
 		}
@@ -143,6 +229,9 @@ func (v *validator) routeParams(p string, r *Route, pathParams map[string]bool) 
 		if prm.Max != nil && *prm.Max < 0 {
 			v.fail(pp+".max", "must be >= 0, got %d", *prm.Max)
 		}
+	}
+	if backend != BackendSQL {
+		return keys // other backends need not name every {param}: matching is reason enough
 	}
 	names := make([]string, 0, len(pathParams))
 	for name := range pathParams {
@@ -155,4 +244,9 @@ func (v *validator) routeParams(p string, r *Route, pathParams map[string]bool) 
 		v.fail(p+".path", "{%s} is not used by any param (add path.%s to params)", name, name)
 	}
 	return keys
+}
+
+// hasBody reports whether requests of method carry a body.
+func hasBody(method string) bool {
+	return method != "GET" && method != "HEAD" && method != "OPTIONS"
 }

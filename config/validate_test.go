@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -112,7 +113,8 @@ func TestValidateErrors(t *testing.T) {
 	f(r+", settings: {'work_mem; reset all': 1}}\n", `config: routes[0].settings["work_mem; reset all"]: not a setting name (line 2)`)
 	f(r+", database: replica}\n", `config: routes[0].database: no database named "replica" (databases: main) (line 2)`)
 	f("databases:\n  replica: {url: 'host=r'}\n"+r+"}\n", `config: routes[0].database: no database named "main" (databases: replica) (line 4)`)
-	f("routes:\n  - {name: a, path: /a}\n", `config: routes[0].sql: required (line 2)`)
+	f("routes:\n  - {name: a, path: /a}\n", `config: routes[0]: needs a backend: set one of sql, upstream, static or mock (line 2)`)
+	f("routes:\n  - {name: a, path: /a, sql: '  '}\n", `config: routes[0].sql: required (line 2)`)
 
 	// cache, limits, auth, log
 	f("cache: {stream_threshold_bytes: 0}", `config: cache.stream_threshold_bytes: must be > 0, got 0B (line 1)`)
@@ -177,15 +179,16 @@ func TestValidateGoLiteral(t *testing.T) {
 	wantErrs(t, "literal", c.Validate(),
 		`config: server.read_timeout: must not be negative, got -1s`,
 		`config: cache.max_bytes: must not be negative, got -1`,
-		`config: routes[0].method: must be one of GET, POST, PUT, PATCH, DELETE; got ""`,
-		`config: routes[0].result: must be one of one, many, value; got ""`,
-		`config: routes[0].auth: must be one of none, token, jwt; got ""`)
+		`config: routes[0].method: an sql route needs a method (Load's default is GET)`,
+		`config: routes[0].auth: must be one of none, token, jwt; got ""`,
+		`config: routes[0].result: must be one of one, many, value; got ""`)
 	c.Server.ReadTimeout, c.Cache.MaxBytes = 0, MiB // cache.max_bytes 0 is refused (TestValidateErrors)
 	c.withDefaults()
 	if err := c.Validate(); err != nil {
 		t.Fatalf("unexpected error: %v", err)
 	}
-	if r := c.Routes[0]; r.Method != "GET" || r.Result != ResultOne || r.Auth != AuthNone || r.Database != MainDatabase || r.Timeout.Std() != 30*time.Second {
+	if r := c.Routes[0]; !slices.Equal(r.Methods, Methods{"GET"}) || r.Result != ResultOne || r.Auth != AuthNone || r.Database != MainDatabase ||
+		r.Timeout.Std() != 30*time.Second || r.MaxBodyBytes != MiB {
 		t.Fatalf("route defaults: got %+v", r)
 	}
 }

@@ -18,6 +18,18 @@ type sqlBackend struct {
 
 var bodyNotFound = []byte(`{"error":{"code":"not_found","message":"no row matches"}}`)
 
+// fill copies the request's parameter values for a fetch.
+func (b *sqlBackend) fill(r *request) fetchFunc {
+	vals := r.values.args()
+	args := make([][]byte, len(vals))
+	for i, v := range vals {
+		if v != nil {
+			args[i] = append([]byte{}, v...)
+		}
+	}
+	return func(ctx context.Context, limit int) (fetched, error) { return b.fetch(ctx, args, limit) }
+}
+
 // fetch runs the statement and encodes its whole result (for the cache).
 // Only a `many` result can be too large to cache: a `one` or `value`
 // result is one row, cached whatever its size.

@@ -3,6 +3,9 @@ package engine
 import (
 	"context"
 	"errors"
+	"time"
+
+	"github.com/pgfast/pgfast/cache"
 
 	"github.com/pgfast/pgfast/config"
 )
@@ -29,7 +32,15 @@ type endpoint struct {
 	// cacheControl is the Cache-Control of a successful answer; nil sets
 	// none (built-ins).
 	cacheControl []byte
-	metrics      *endpointMetrics
+	// respHeaders is the route's response_headers, applied to every
+	// successful answer; nil for none.
+	respHeaders *headerRules
+	// maxBody bounds the request body (the route's max_body_bytes, else
+	// server.max_body_bytes); streamsBody: the backend reads a large body
+	// as a stream (upstream routes) instead of having it buffered.
+	maxBody     int64
+	streamsBody bool
+	metrics     *endpointMetrics
 }
 
 // backend answers a request whose auth, limit and parameters passed.
@@ -39,20 +50,30 @@ type backend interface {
 }
 
 // fetcher is a backend whose answers can be cached: it builds one whole,
-// for values that may outlive the request that asked (a coalesced or
+// in a fill that may outlive the request that asked (a coalesced or
 // background fill).
 type fetcher interface {
 	backend
-	// fetch returns the answer for args. limit > 0 makes a body larger
-	// than limit bytes errTooLargeToCache.
-	fetch(ctx context.Context, args [][]byte, limit int) (fetched, error)
+	// fill captures what answering r needs and returns the fetch.
+	fill(r *request) fetchFunc
 }
+
+// fetchFunc returns a whole answer. limit > 0 makes a body larger than
+// limit bytes errTooLargeToCache.
+type fetchFunc func(ctx context.Context, limit int) (fetched, error)
 
 // fetched is a whole answer, as the cache stores it.
 type fetched struct {
 	status      int
 	contentType []byte
+	header      []cache.HeaderField
 	body        []byte
+	// noStore: answer it, but do not keep it (an upstream said no-store
+	// or private, set a cookie, or answered other than 200).
+	noStore bool
+	// maxAge, when positive, bounds the route's cache ttl (an upstream's
+	// max-age).
+	maxAge time.Duration
 }
 
 // errTooLargeToCache is a fetch whose body passed cache.stream_threshold_bytes.
@@ -91,13 +112,20 @@ func (ep *endpoint) run(r *request) error {
 	if err := gather(r, ep.params, &r.values); err != nil {
 		return err
 	}
-	if ep.cache != nil {
-		return ep.cache.serve(r, ep)
+	var err error
+	switch {
+	case ep.cache != nil && ep.cache.admits(r):
+		err = ep.cache.serve(r, ep)
+	default:
+		if ep.cacheControl != nil {
+			r.ctx.Response.Header.SetCanonical(headerCacheControl, ep.cacheControl)
+		}
+		err = ep.backend.serve(r)
 	}
-	if ep.cacheControl != nil {
-		r.ctx.Response.Header.SetCanonical(headerCacheControl, ep.cacheControl)
+	if err == nil && ep.respHeaders != nil {
+		ep.respHeaders.applyResponse(r, &r.ctx.Response.Header)
 	}
-	return ep.backend.serve(r)
+	return err
 }
 
 // authenticate runs the auth stage: the account of an API token, or the

@@ -97,7 +97,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 	}
 	e.audit = slog.New(slog.NewJSONHandler(aw, nil))
 	e.metrics = newMetrics(e)
-	e.metrics.reg.MustRegister(&streamCollector{e: e})
+	e.metrics.reg.MustRegister(&streamCollector{e: e}, &upstreamCollector{e: e})
 	c, err := cache.New(cacheOptions(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
@@ -121,13 +121,18 @@ func (e *Engine) newServer(cfg *config.Config) *fasthttp.Server {
 	// because a worker finishes a moment after its connection is counted
 	// out, and fasthttp's refusal would be text/plain.
 	return &fasthttp.Server{
-		Handler:                       e.handle,
-		ErrorHandler:                  e.transportError,
-		Name:                          "pgfast",
-		ReadTimeout:                   s.ReadTimeout.Std(),
-		WriteTimeout:                  s.WriteTimeout.Std(),
-		IdleTimeout:                   s.IdleTimeout.Std(),
-		MaxRequestBodySize:            int(s.MaxBodyBytes),
+		Handler:            e.handle,
+		ErrorHandler:       e.transportError,
+		Name:               "pgfast",
+		ReadTimeout:        s.ReadTimeout.Std(),
+		WriteTimeout:       s.WriteTimeout.Std(),
+		IdleTimeout:        s.IdleTimeout.Std(),
+		MaxRequestBodySize: int(s.MaxBodyBytes),
+		// Bodies past MaxRequestBodySize arrive as a stream instead of an
+		// error: upstream routes forward them (up to their own
+		// max_body_bytes) with bounded memory; checkBody bounds the rest.
+		StreamRequestBody:             true,
+		DisablePreParseMultipartForm:  true,
 		ReadBufferSize:                int(s.MaxHeaderBytes),
 		Concurrency:                   2*s.MaxConns + 16,
 		DisableHeaderNamesNormalizing: false,

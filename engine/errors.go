@@ -44,6 +44,8 @@ const (
 	codeRateLimited      = "rate_limited"
 	codeUnavailable      = "unavailable"
 	codeQueryTimeout     = "query_timeout"
+	codeBadGateway       = "bad_gateway"
+	codeUpstreamTimeout  = "upstream_timeout"
 	codeInternal         = "internal"
 )
 

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"io"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -32,6 +33,12 @@ type request struct {
 	// decision is the rate limiter's, when limited says a limit ran.
 	decision limiter.Decision
 	limited  bool
+	// reqID holds the request id once requestID made it.
+	reqID    [maxRequestIDLen]byte
+	reqIDLen int
+	// upstream and target name what an upstream route forwarded to, for
+	// the access log.
+	upstream, target string
 	// dynamic marks a response built for this request alone (not a cached
 	// entry): it may be compressed on the way out.
 	dynamic bool
@@ -50,6 +57,7 @@ const maxPooledBuf = 64 << 10
 
 func releaseRequest(r *request) {
 	r.ctx, r.st, r.ep, r.body, r.dynamic, r.claims, r.acc, r.limited = nil, nil, nil, nil, false, nil, nil, false
+	r.reqIDLen, r.upstream, r.target = 0, "", ""
 	if cap(r.zbuf) > maxPooledBuf {
 		r.zbuf = nil
 	}
@@ -76,6 +84,13 @@ func (e *Engine) handle(ctx *fasthttp.RequestCtx) {
 	if st.cors != nil && st.cors.apply(ctx) {
 		return
 	}
+	if n := ctx.Request.Header.ContentLength(); n > 0 && int64(n) > st.maxBody {
+		// Larger than any route takes: refused before routing, and the
+		// connection closed rather than the body read.
+		writeError(ctx, errBodyTooLarge(st.maxBody))
+		ctx.SetConnectionClose()
+		return
+	}
 	ep, res := st.router.lookup(ctx.Host(), ctx.Method(), ctx.Path(), &r.params)
 	switch res {
 	case lookupNoPath:
@@ -89,6 +104,11 @@ func (e *Engine) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	r.ep = ep
+	if err := checkBody(r, ep); err != nil {
+		e.fail(r, err)
+		r.ctx.SetConnectionClose() // the unread rest of the body is still on the wire
+		return
+	}
 	if err := ep.run(r); err != nil {
 		e.fail(r, err)
 		return
@@ -129,6 +149,13 @@ func (e *Engine) logAccess(r *request) {
 	if r.ep != nil {
 		name = r.ep.name
 	}
+	if r.upstream != "" {
+		e.log.Info("access",
+			"method", string(r.ctx.Method()), "path", string(r.ctx.Path()), "route", name,
+			"status", r.ctx.Response.StatusCode(), "duration_ms", float64(since(r.ctx).Microseconds())/1000,
+			"remote", r.ctx.RemoteIP().String(), "upstream", r.upstream, "target", r.target)
+		return
+	}
 	e.log.Info("access",
 		"method", string(r.ctx.Method()),
 		"path", string(r.ctx.Path()),
@@ -137,4 +164,31 @@ func (e *Engine) logAccess(r *request) {
 		"duration_ms", float64(since(r.ctx).Microseconds())/1000,
 		"remote", r.ctx.RemoteIP().String(),
 		"bytes", len(r.ctx.Response.Body()))
+}
+
+// checkBody bounds the request body by the endpoint's limit. The server
+// buffers bodies up to server.max_body_bytes and hands larger ones over as
+// a stream (fasthttp's StreamRequestBody): an endpoint that streams keeps
+// it so (bounded while it reads), any other reads it here, bounded.
+func checkBody(r *request, ep *endpoint) error {
+	req := &r.ctx.Request
+	limit := ep.maxBody
+	if limit <= 0 {
+		limit = int64(r.st.cfg.Server.MaxBodyBytes)
+	}
+	if n := req.Header.ContentLength(); n > 0 && int64(n) > limit {
+		return errBodyTooLarge(limit)
+	}
+	if !req.IsBodyStream() || ep.streamsBody {
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.ctx.RequestBodyStream(), limit+1))
+	if err != nil {
+		return errBadRequest("cannot read the request body: " + err.Error())
+	}
+	if int64(len(body)) > limit {
+		return errBodyTooLarge(limit)
+	}
+	req.SetBodyRaw(body)
+	return nil
 }

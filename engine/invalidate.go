@@ -112,7 +112,7 @@ func (e *Engine) eachInvalidatedRoute(dbName, table string, fn func(route uint32
 	}
 	n := 0
 	for _, rt := range st.routes {
-		if rt.db.name != dbName || rt.ttl <= 0 {
+		if rt.db == nil || rt.db.name != dbName || rt.ttl <= 0 {
 			continue
 		}
 		for _, t := range rt.invalidateOn {

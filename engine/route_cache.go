@@ -21,8 +21,26 @@ type cachePolicy struct {
 	ttl    time.Duration
 	grace  time.Duration // how long past ttl a stale body may still serve
 	swr    bool          // stale_while_revalidate: serve stale, refresh behind
-	fetch  fetcher
-	e      *Engine
+	// byRequest keys the cache by the request's path and query too, and
+	// caches GET and HEAD only: the answer of a non-SQL backend depends on
+	// the whole request, not on declared params alone.
+	byRequest bool
+	fetch     fetcher
+	e         *Engine
+}
+
+var (
+	methodGET  = []byte("GET")
+	methodHEAD = []byte("HEAD")
+)
+
+// admits reports whether r may be answered from (and into) the cache.
+func (cp *cachePolicy) admits(r *request) bool {
+	if !cp.byRequest {
+		return true
+	}
+	m := r.ctx.Method()
+	return bytes.Equal(m, methodGET) || bytes.Equal(m, methodHEAD)
 }
 
 var (
@@ -52,11 +70,11 @@ func (cp *cachePolicy) serve(r *request, ep *endpoint) error {
 	}
 	if cp.swr {
 		if ent, ok := c.GetStale(key); ok && ent.Status != statusStream {
-			c.Refresh(key, cp.fill(r.values.args()))
+			c.Refresh(key, cp.fill(r))
 			return cp.answer(r, ep, ent, true)
 		}
 	}
-	ent, _, err := c.Do(context.Background(), key, cp.fill(r.values.args()))
+	ent, _, err := c.Do(context.Background(), key, cp.fill(r))
 	if err != nil {
 		if cp.grace > 0 && isUnavailable(err) {
 			if ent, ok := c.GetStale(key); ok && ent.Status != statusStream {
@@ -79,6 +97,10 @@ func (cp *cachePolicy) key(r *request) uint64 {
 			h.Write(v)
 		}
 	}
+	if cp.byRequest {
+		h.Write(r.ctx.Path())
+		h.Write(r.ctx.URI().QueryString())
+	}
 	return h.Sum()
 }
 
@@ -92,15 +114,10 @@ func (cp *cachePolicy) answer(r *request, ep *endpoint, ent *cache.Entry, stale 
 	return nil
 }
 
-// fill fetches for the cache. The values are copied: the fill may outlive
-// the request that started it (a coalesced or background run).
-func (cp *cachePolicy) fill(vals [][]byte) cache.FillFunc {
-	args := make([][]byte, len(vals))
-	for i, v := range vals {
-		if v != nil {
-			args[i] = append([]byte{}, v...)
-		}
-	}
+// fill fetches for the cache; the backend captures what it needs of r,
+// since the fill may outlive it (a coalesced or background run).
+func (cp *cachePolicy) fill(r *request) cache.FillFunc {
+	fetch := cp.fetch.fill(r)
 	return func(ctx context.Context) (ent *cache.Entry, err error) {
 		// Fills also run in background refreshes, outside any handler.
 		defer func() {
@@ -109,7 +126,7 @@ func (cp *cachePolicy) fill(vals [][]byte) cache.FillFunc {
 				ent, err = nil, fmt.Errorf("BUG: panic while filling the cache: %v", v)
 			}
 		}()
-		resp, err := cp.fetch.fetch(ctx, args, cp.e.streamThreshold())
+		resp, err := fetch(ctx, cp.e.streamThreshold())
 		if err == errTooLargeToCache {
 			// Remember for the route's ttl that this key streams, so its
 			// requests go straight to the streamed path instead of
@@ -119,8 +136,15 @@ func (cp *cachePolicy) fill(vals [][]byte) cache.FillFunc {
 		if err != nil {
 			return nil, err
 		}
-		meta := cache.Meta{Status: resp.status, ContentType: resp.contentType}
-		return cp.e.cache.NewEntry(cp.route, meta, resp.body, cp.ttl, cp.grace), nil
+		meta := cache.Meta{Status: resp.status, ContentType: resp.contentType, Header: resp.header}
+		ttl, grace := cp.ttl, cp.grace
+		switch {
+		case resp.noStore:
+			ttl, grace = 0, 0 // answered, never stored
+		case resp.maxAge > 0 && resp.maxAge < ttl:
+			ttl = resp.maxAge
+		}
+		return cp.e.cache.NewEntry(cp.route, meta, resp.body, ttl, grace), nil
 	}
 }
 

@@ -37,17 +37,15 @@ var shapes = map[string]sqlexec.Shape{
 	config.ResultMany: sqlexec.Many, config.ResultOne: sqlexec.One, config.ResultValue: sqlexec.Value,
 }
 
-// compileRoute prepares rc's SQL on its database and builds the route and
-// its pipeline. Any failure is a config error naming the route.
+// compileRoute builds a route and its pipeline: the stages in front of the
+// backend are the same for every kind of route; the backend is the route's
+// SQL (prepared on its database now), upstream, static directory or mock.
+// Any failure is a config error naming the route.
 func compileRoute(ctx context.Context, e *Engine, st, prev *state, rc *config.Route) (*route, error) {
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("routes %s (%s %s): %s", rc.Name, rc.Method, rc.Path, fmt.Sprintf(format, args...))
+		return fmt.Errorf("routes %s (%s %s): %s", rc.Name, rc.Methods, rc.Path, fmt.Sprintf(format, args...))
 	}
-	db := st.dbs[rc.Database]
-	if db == nil {
-		return nil, fail("database %q is not configured", rc.Database)
-	}
-	rt := &route{cfg: *rc, db: db, ttl: rc.Cache.Std(), invalidateOn: rc.InvalidateOn, limit: st.defaultLimit, id: routeID(prev, rc)}
+	rt := &route{cfg: *rc, ttl: rc.Cache.Std(), invalidateOn: rc.InvalidateOn, limit: st.defaultLimit, id: routeID(prev, rc)}
 	var err error
 	if rc.RateLimit != nil {
 		if rt.limit, err = e.limits.get(e, "route:"+rc.Name, *rc.RateLimit, &st.cfg.Limits); err != nil {
@@ -57,26 +55,28 @@ func compileRoute(ctx context.Context, e *Engine, st, prev *state, rc *config.Ro
 	if (rc.Auth == config.AuthJWT || usesJWT(rc)) && st.jwt == nil {
 		return nil, fail("auth: jwt and jwt.* params need auth.jwt to be configured")
 	}
-	var timeout time.Duration
-	if rc.Timeout != nil && *rc.Timeout != db.cfg.StatementTimeout {
-		// Only a timeout that differs from the pool's statement_timeout
-		// (already set in the startup packet) costs a set_config.
-		timeout = rc.Timeout.Std()
-	}
-	shape, ok := shapes[rc.Result]
-	if !ok {
-		return nil, fail("result %q: want one, many or value", rc.Result)
-	}
-	rt.stmt, err = sqlexec.Compile(ctx, db.sql, sqlexec.StatementOptions{SQL: rc.SQL, Shape: shape, Settings: rc.Settings, Timeout: timeout})
+	ep := &endpoint{name: rc.Name, auth: authModes[rc.Auth], limit: limitStage{rl: rt.limit},
+		metrics: e.metrics.endpoint(rc.Name), maxBody: int64(rc.MaxBodyBytes)}
+	oids, err := compileBackend(ctx, e, st, rt, ep)
 	if err != nil {
 		return nil, fail("%v", err)
 	}
-	ep := &endpoint{name: rc.Name, auth: authModes[rc.Auth], limit: limitStage{rl: rt.limit}, metrics: e.metrics.endpoint(rc.Name)}
-	ep.backend = &sqlBackend{e: e, stmt: rt.stmt, name: rc.Name, many: rc.Result == config.ResultMany}
-	if ep.params, err = compileParams(rc, rt.stmt.ParamOIDs()); err != nil {
+	if ep.params, err = compileParams(rc, oids); err != nil {
 		return nil, fail("%v", err)
 	}
+	names := pathNames(rc.Path)
+	r := &rc.ResponseHeaders
+	if ep.respHeaders, err = compileHeaderRules(r.Set, r.Add, r.Remove, names); err != nil {
+		return nil, fail("response_headers: %v", err)
+	}
+	if ep.respHeaders.empty() {
+		ep.respHeaders = nil
+	}
 	ep.cacheControl = []byte("no-store")
+	switch ep.backend.(type) {
+	case *staticBackend, *upstreamBackend:
+		ep.cacheControl = nil // the backend's own (max_age; the upstream's) stands
+	}
 	if rt.ttl > 0 {
 		ep.cacheControl = []byte("max-age=" + strconv.FormatInt(int64(rt.ttl/time.Second), 10))
 		if ep.cache, err = compileCache(e, rt, ep); err != nil {
@@ -85,6 +85,54 @@ func compileRoute(ctx context.Context, e *Engine, st, prev *state, rc *config.Ro
 	}
 	rt.ep = ep
 	return rt, nil
+}
+
+// compileBackend builds the route's backend into ep. It returns the types
+// of the route's params: the statement's for a SQL route, none (text,
+// unchecked) for the others.
+func compileBackend(ctx context.Context, e *Engine, st *state, rt *route, ep *endpoint) ([]uint32, error) {
+	rc := &rt.cfg
+	switch rc.Backend() {
+	case config.BackendUpstream:
+		b, err := compileUpstreamBackend(st, rc)
+		if err != nil {
+			return nil, err
+		}
+		ep.backend, ep.streamsBody = b, true
+		return make([]uint32, len(rc.Params)), nil
+	case config.BackendStatic:
+		b, err := newStaticBackend(rc.Static.Dir, rc.Static.Index, rc.Static.MaxAge.Std(), rc.Path)
+		if err != nil {
+			return nil, err
+		}
+		ep.backend = b
+		return make([]uint32, len(rc.Params)), nil
+	case config.BackendMock:
+		ep.backend = newMockBackend(rc.Mock.Status, rc.Mock.Headers, rc.Mock.Body)
+		return make([]uint32, len(rc.Params)), nil
+	}
+	db := st.dbs[rc.Database]
+	if db == nil {
+		return nil, fmt.Errorf("database %q is not configured", rc.Database)
+	}
+	rt.db = db
+	var timeout time.Duration
+	if rc.Timeout != nil && *rc.Timeout != db.cfg.StatementTimeout {
+		// Only a timeout that differs from the pool's statement_timeout
+		// (already set in the startup packet) costs a set_config.
+		timeout = rc.Timeout.Std()
+	}
+	shape, ok := shapes[rc.Result]
+	if !ok {
+		return nil, fmt.Errorf("result %q: want one, many or value", rc.Result)
+	}
+	var err error
+	rt.stmt, err = sqlexec.Compile(ctx, db.sql, sqlexec.StatementOptions{SQL: rc.SQL, Shape: shape, Settings: rc.Settings, Timeout: timeout})
+	if err != nil {
+		return nil, err
+	}
+	ep.backend = &sqlBackend{e: e, stmt: rt.stmt, name: rc.Name, many: rc.Result == config.ResultMany}
+	return rt.stmt.ParamOIDs(), nil
 }
 
 var authModes = map[string]authMode{config.AuthNone: authNone, "": authNone, config.AuthToken: authToken, config.AuthJWT: authJWT}
@@ -155,7 +203,11 @@ func compileParams(rc *config.Route, oids []uint32) ([]param, error) {
 // them unless cache_key names some) and its freshness.
 func compileCache(e *Engine, rt *route, ep *endpoint) (*cachePolicy, error) {
 	rc := &rt.cfg
-	cp := &cachePolicy{route: rt.id, name: rc.Name, ttl: rt.ttl, e: e, fetch: ep.backend.(fetcher),
+	f, ok := ep.backend.(fetcher)
+	if !ok {
+		return nil, fmt.Errorf("cache: a %s route cannot be cached", rc.Backend())
+	}
+	cp := &cachePolicy{route: rt.id, name: rc.Name, ttl: rt.ttl, e: e, fetch: f, byRequest: rc.Backend() != config.BackendSQL,
 		grace: max(rc.StaleIfError.Std(), rc.StaleWhileRevalidate.Std()), swr: rc.StaleWhileRevalidate > 0}
 	if len(rc.CacheKey) == 0 {
 		for i := range rc.Params {
@@ -198,7 +250,7 @@ func compileRoutes(ctx context.Context, e *Engine, st, prev *state) error {
 			return err
 		}
 		st.routes = append(st.routes, rt)
-		if _, err := st.router.add("", []string{rc.Method}, rc.Path, rt.ep); err != nil {
+		if _, err := st.router.add(rc.Host, rc.Methods, rc.Path, rt.ep); err != nil {
 			return fmt.Errorf("routes %s: %w", rc.Name, err)
 		}
 	}
@@ -214,7 +266,7 @@ func (e *Engine) statementsOf(name string) []*sqlexec.Statement {
 	}
 	var out []*sqlexec.Statement
 	for _, rt := range st.routes {
-		if rt.db.name == name {
+		if rt.db != nil && rt.db.name == name {
 			out = append(out, rt.stmt)
 		}
 	}

@@ -30,6 +30,10 @@ type state struct {
 	accessLog    bool           // log.access
 	compress     *compressor    // server.compression, for dynamic bodies
 	jwt          *jwtauth.Verifier
+	upstreams    map[string]*gatewayUpstream
+	// maxBody is the largest request body any endpoint takes
+	// (server.max_body_bytes, or a route's larger max_body_bytes).
+	maxBody int64
 	// warnings are the accounts' weak-role warnings, for pgfast check.
 	warnings []string
 }
@@ -51,6 +55,10 @@ type database struct {
 func buildState(ctx context.Context, e *Engine, cfg *config.Config, prev *state) (*state, error) {
 	st := &state{cfg: cfg, dbs: map[string]*database{}, accounts: map[[32]byte]*account{}, tokens: &tokenCache{}, clientKey: compileClientKey(cfg.Limits.Key)}
 	st.cors = newCORS(cfg.Server.CORS)
+	st.maxBody = int64(cfg.Server.MaxBodyBytes)
+	for i := range cfg.Routes {
+		st.maxBody = max(st.maxBody, int64(cfg.Routes[i].MaxBodyBytes))
+	}
 	st.accessLog = cfg.Log.Access
 	st.compress = newCompressor(cfg.Server.Compression)
 	var err error
@@ -90,6 +98,10 @@ func buildState(ctx context.Context, e *Engine, cfg *config.Config, prev *state)
 		st.accounts[acc.tokenHash] = acc
 	}
 	st.warnings = e.checkAccounts(ctx, st)
+	if err := openUpstreams(e, st, prev); err != nil {
+		st.closeExcept(prev)
+		return nil, err
+	}
 	if err := st.addBuiltins(e); err != nil {
 		st.closeExcept(prev)
 		return nil, err
@@ -146,6 +158,11 @@ func (st *state) closeExcept(keep *state) {
 	for _, acc := range st.accounts {
 		if !kept[acc.pool] {
 			acc.pool.Close()
+		}
+	}
+	for name, gu := range st.upstreams {
+		if keep == nil || keep.upstreams[name] != gu {
+			gu.up.Close()
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/pgfast/pgfast/cache"
 	"github.com/pgfast/pgfast/limiter"
 	"github.com/pgfast/pgfast/pool"
+	"github.com/pgfast/pgfast/upstream"
 )
 
 // Stats is the JSON of GET /admin/stats: the same numbers /metrics exports.
@@ -20,6 +21,9 @@ type Stats struct {
 	Accounts map[string]AccountStats `json:"accounts"`
 	// Streams are the response-memory and slow-client figures.
 	Streams StreamStats `json:"streams"`
+	// Upstreams are the gateway's upstreams by name: targets with their
+	// health, breaker state and counters.
+	Upstreams map[string]upstream.Stats `json:"upstreams"`
 }
 
 // StreamStats is the spool, budget and connection-limit part of Stats.
@@ -55,6 +59,10 @@ func (e *Engine) Stats() Stats {
 	s.Streams = StreamStats{SlowClientsCut: sc.cut.Load(), Spills: sc.spilled.Load(), SpillBytes: e.spilled.used.Load(),
 		InflightBytes: used, InflightPeakBytes: peak, InflightRejected: sc.rejected.Load(),
 		ConnsOpen: int64(e.conns.Load()), ConnsRejected: sc.connsOver.Load()}
+	s.Upstreams = make(map[string]upstream.Stats, len(st.upstreams))
+	for name, gu := range st.upstreams {
+		s.Upstreams[name] = gu.up.Stats()
+	}
 	s.Accounts = make(map[string]AccountStats, len(st.accounts))
 	for _, acc := range st.accounts {
 		s.Accounts[acc.cfg.ID] = AccountStats{Pool: acc.pool.Stats(), Warnings: append([]string{}, acc.warnings...)}
