@@ -44,7 +44,7 @@ vet:
 
 # Allocation budgets (testing.AllocsPerRun) cannot run under -race, which
 # instruments allocations: a first pass runs them, and only them, without it.
-ALLOC_PKGS := ./cache ./engine ./jwtauth ./limiter ./pool ./rowcodec ./sqlclass ./sqlexec
+ALLOC_PKGS := ./cache ./engine ./jwtauth ./limiter ./pool ./rowcodec ./sqlclass ./sqlexec ./upstream
 ALLOC_TESTS := Alloc
 
 test: deps fmt-check vet

@@ -107,7 +107,7 @@ func (b *upstreamBackend) buildRequest(r *request, out *fasthttp.Request) error 
 	out.Header.SetCanonical(headerXForwardedHost, r.ctx.Host())
 	out.Header.SetCanonical(headerXRequestID, r.requestID())
 	if b.reqHeaders != nil {
-		b.reqHeaders.applyRequest(r, &out.Header)
+		b.reqHeaders.apply(r, &out.Header)
 	}
 	return b.setBody(r, out)
 }
@@ -171,18 +171,22 @@ func copyResponseHeader(dst, src *fasthttp.ResponseHeader) {
 	dst.SetStatusCode(src.StatusCode())
 	dst.SetContentTypeBytes(src.ContentType())
 	for k, v := range src.All() {
-		switch {
-		case isHopByHop(k), bytes.EqualFold(k, []byte(fasthttp.HeaderContentLength)),
-			bytes.EqualFold(k, []byte(fasthttp.HeaderContentType)), bytes.EqualFold(k, []byte(fasthttp.HeaderDate)):
-			continue
+		if !notCopied(k) {
+			dst.AddBytesKV(k, v)
 		}
-		dst.AddBytesKV(k, v)
 	}
 	for _, h := range bytes.Split(src.Peek(fasthttp.HeaderConnection), []byte{','}) {
 		if h = bytes.TrimSpace(h); len(h) > 0 {
 			dst.DelBytes(h)
 		}
 	}
+}
+
+// notCopied says which upstream response headers are not passed on as they
+// are: hop-by-hop ones, and those pgfast writes itself (length, type, date).
+func notCopied(name []byte) bool {
+	return isHopByHop(name) || bytes.EqualFold(name, []byte(fasthttp.HeaderContentLength)) ||
+		bytes.EqualFold(name, []byte(fasthttp.HeaderContentType)) || bytes.EqualFold(name, []byte(fasthttp.HeaderDate))
 }
 
 func isHopByHop(name []byte) bool {
@@ -252,12 +256,9 @@ func (b *upstreamBackend) fetch(req *fasthttp.Request, key []byte, limit int) (f
 	}
 	f := fetched{status: resp.StatusCode(), contentType: bytes.Clone(resp.Header.ContentType()), body: body}
 	for k, v := range resp.Header.All() {
-		switch {
-		case isHopByHop(k), bytes.EqualFold(k, []byte(fasthttp.HeaderContentLength)),
-			bytes.EqualFold(k, []byte(fasthttp.HeaderContentType)), bytes.EqualFold(k, []byte(fasthttp.HeaderDate)):
-			continue
+		if !notCopied(k) {
+			f.header = append(f.header, cache.HeaderField{Name: bytes.Clone(k), Value: bytes.Clone(v)})
 		}
-		f.header = append(f.header, cache.HeaderField{Name: bytes.Clone(k), Value: bytes.Clone(v)})
 	}
 	f.noStore, f.maxAge = storable(resp)
 	return f, nil

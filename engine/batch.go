@@ -40,7 +40,7 @@ type batchRequest struct {
 // connection has not seen). transaction:false gives every statement its
 // own implicit transaction, so one failure touches no other;
 // transaction:true runs them as one: all committed, or none.
-func (e *Engine) serveBatch(r *request) error {
+func (e *Engine) serveBatch(r *request) (err error) {
 	acc := r.acc
 	b, err := decodeBatch(r, acc)
 	if err != nil {
@@ -51,6 +51,11 @@ func (e *Engine) serveBatch(r *request) error {
 		return err
 	}
 	held := e.holdBudget(r)
+	defer func() {
+		if err != nil {
+			held.shrink(0) // an error body is small: give the results' budget back now
+		}
+	}()
 	took, err := e.runBatch(r, acc, items, sqlexec.BatchOptions{
 		Transaction: b.Transaction,
 		Encoding:    sqlexec.Encoding{Arrays: b.Format == "array", MaxRows: acc.cfg.MaxRows},

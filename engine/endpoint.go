@@ -123,7 +123,7 @@ func (ep *endpoint) run(r *request) error {
 		err = ep.backend.serve(r)
 	}
 	if err == nil && ep.respHeaders != nil {
-		ep.respHeaders.applyResponse(r, &r.ctx.Response.Header)
+		ep.respHeaders.apply(r, &r.ctx.Response.Header)
 	}
 	return err
 }

@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/pgfast/pgfast/config"
-	"github.com/valyala/fasthttp"
 )
 
 // headerRules are a route's request_headers or response_headers compiled:
@@ -143,23 +142,15 @@ func appendValue(dst []byte, r *request, parts []valuePart) []byte {
 	return dst
 }
 
-// applyRequest edits an outgoing request's headers.
-func (h *headerRules) applyRequest(r *request, out *fasthttp.RequestHeader) {
-	for _, k := range h.remove {
-		out.DelBytes(k)
-	}
-	for i := range h.set {
-		r.buf = appendValue(r.buf[:0], r, h.set[i].parts)
-		out.SetCanonical(h.set[i].name, r.buf)
-	}
-	for i := range h.add {
-		r.buf = appendValue(r.buf[:0], r, h.add[i].parts)
-		out.AddBytesKV(h.add[i].name, r.buf)
-	}
+// headerEditor is what the rules edit: a request's or a response's headers.
+type headerEditor interface {
+	DelBytes(key []byte)
+	SetCanonical(key, value []byte)
+	AddBytesKV(key, value []byte)
 }
 
-// applyResponse edits the response's headers.
-func (h *headerRules) applyResponse(r *request, out *fasthttp.ResponseHeader) {
+// apply edits headers for r: remove, then set, then add.
+func (h *headerRules) apply(r *request, out headerEditor) {
 	for _, k := range h.remove {
 		out.DelBytes(k)
 	}
