@@ -8,13 +8,16 @@
 // vegeta's Metrics for the latency percentiles. The cache hit rate and the
 // pool efficiency come from the admin listener's /admin/stats, read before
 // and after the load; profiles come from its /debug/pprof, and the flame
-// graph is drawn here from the CPU profile (Fold, WriteFlameGraph).
+// graph is drawn here from the CPU profile (Fold, WriteFlameGraph). The
+// proxy scenario's upstream is a small net/http server of this package in
+// standalone mode, or the one Options.ProxyUpstream names for a target.
 //
 // The scenarios:
 //
 //	select  GET SelectPath with random ids at Rate req/s: p50, p99
 //	peak    the same with Connections clients as fast as they go: req/s
 //	cached  GET CachedPath, Zipf keys, Connections clients, warm cache: req/s, hit rate
+//	proxy   GET ProxyPath+"x" through an upstream route, then the upstream directly: req/s, ratio
 //	rows    GET RowsPath (1000 rows of ~1 KB): rows/s
 //	batch   POST /v1/batch of BatchSize SELECTs at BatchRate/s: p50
 //	pool    1 - empty acquires / acquires of the main pool during peak

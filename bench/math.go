@@ -15,6 +15,10 @@ const (
 	extraP99           = "p99_ms"
 	extraHits          = "hits"
 	extraMisses        = "misses"
+	// extraDirectReqPerSec is the proxy scenario's req/s straight to the
+	// upstream, extraVsDirect its req/s through pgfast divided by that.
+	extraDirectReqPerSec = "direct_req_per_s"
+	extraVsDirect        = "vs_direct"
 )
 
 // perSecond returns n events over d, or 0 when d is not positive.

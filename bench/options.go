@@ -17,8 +17,8 @@ import (
 const (
 	// DefaultDuration is how long each scenario runs.
 	DefaultDuration = 10 * time.Second
-	// DefaultConnections is the connection count of the peak, cached and
-	// ping scenarios: DESIGN §8 measures them with 1000 clients.
+	// DefaultConnections is the connection count of the peak, cached, proxy
+	// and ping scenarios: DESIGN §8 measures them with 1000 clients.
 	DefaultConnections = 1000
 	// DefaultRate is the select scenario's fixed rate (requests per second):
 	// moderate, so its p50/p99 measure a server that is not saturated.
@@ -55,6 +55,9 @@ const (
 	DefaultSelectPath = "/customers/{id}"
 	DefaultCachedPath = "/customers/{id}"
 	DefaultRowsPath   = "/customers?limit=1000"
+	// DefaultProxyPath is the proxy scenario's upstream route: it requests
+	// DefaultProxyPath + "x". Standalone serves it as /bench/proxy/*.
+	DefaultProxyPath = "/bench/proxy/"
 	// DefaultBatchQuery is the statement each entry of the batch runs, with
 	// $1 a random customer id.
 	DefaultBatchQuery = "SELECT customer_id, first_name, last_name, email FROM customer WHERE customer_id = $1"
@@ -85,7 +88,8 @@ type Options struct {
 	// Duration is how long each scenario runs. Default 10s.
 	Duration time.Duration
 	// Connections is the number of client connections (and workers) of the
-	// peak, cached and ping scenarios, and the cap of the others. Default 1000.
+	// peak, cached, proxy (both of its runs) and ping scenarios, and the cap
+	// of the others. Default 1000.
 	Connections int
 	// Rate is the select scenario's fixed request rate per second. Default 500.
 	Rate int
@@ -106,6 +110,17 @@ type Options struct {
 	// customer id. Defaults DefaultSelectPath, DefaultCachedPath and
 	// DefaultRowsPath; Standalone serves /bench/customers/{id} uncached.
 	SelectPath, CachedPath, RowsPath string
+	// ProxyPath is the proxy scenario's upstream route on the target: the
+	// scenario requests ProxyPath + "x" through it, and the same path on the
+	// upstream directly. Default DefaultProxyPath, which Standalone serves.
+	ProxyPath string
+	// ProxyUpstream is the base URL of the upstream the target's ProxyPath
+	// route forwards to, e.g. http://127.0.0.1:9001, which the proxy
+	// scenario also hits directly for its ratio. Without it a target run
+	// skips proxy (its row says so): bench cannot know where the target's
+	// route goes. Standalone starts its own upstream, so it must be empty
+	// there.
+	ProxyUpstream string
 	// IDs is the customer id range, 1..IDs, random ids are drawn from.
 	// Default Customers in standalone, DefaultIDs for a target.
 	IDs int
@@ -196,6 +211,9 @@ func (o Options) withDefaults() Options {
 	if o.RowsPath == "" {
 		o.RowsPath = DefaultRowsPath
 	}
+	if o.ProxyPath == "" {
+		o.ProxyPath = DefaultProxyPath
+	}
 	if o.IDs == 0 {
 		o.IDs = DefaultIDs
 	}
@@ -221,6 +239,7 @@ func (o Options) withDefaults() Options {
 	}
 	o.Target = strings.TrimRight(o.Target, "/")
 	o.Admin = strings.TrimRight(o.Admin, "/")
+	o.ProxyUpstream = strings.TrimRight(o.ProxyUpstream, "/")
 	return o
 }
 
@@ -239,6 +258,14 @@ func (o Options) Validate() error {
 			return err
 		}
 		if err := checkURL("admin", o.Admin); err != nil {
+			return err
+		}
+	}
+	if o.ProxyUpstream != "" {
+		if o.Standalone {
+			return errors.New("bench: proxy upstream is for a target run; standalone starts its own upstream")
+		}
+		if err := checkURL("proxy upstream", o.ProxyUpstream); err != nil {
 			return err
 		}
 	}
@@ -272,7 +299,9 @@ func (o Options) Validate() error {
 	if o.Tolerance < 0 {
 		return fmt.Errorf("bench: tolerance must be >= 0; got %v", o.Tolerance)
 	}
-	for _, p := range []struct{ name, path string }{{"select path", o.SelectPath}, {"cached path", o.CachedPath}, {"rows path", o.RowsPath}} {
+	for _, p := range []struct{ name, path string }{
+		{"select path", o.SelectPath}, {"cached path", o.CachedPath}, {"rows path", o.RowsPath}, {"proxy path", o.ProxyPath},
+	} {
 		if !strings.HasPrefix(p.path, "/") {
 			return fmt.Errorf("bench: %s must start with /; got %q", p.name, p.path)
 		}

@@ -13,7 +13,7 @@ func TestOptionsDefaults(t *testing.T) {
 	}
 	if o.Duration != DefaultDuration || o.Connections != 1000 || o.Rate != 500 || o.Tolerance != 0.10 ||
 		o.Token != DefaultToken || o.SelectPath != DefaultSelectPath || o.IDs != DefaultIDs || o.CachedKeys != DefaultCachedKeys ||
-		len(o.Scenarios) != len(Scenarios) || o.ProfileDir != "profiles" {
+		len(o.Scenarios) != len(Scenarios) || o.ProfileDir != "profiles" || o.ProxyPath != DefaultProxyPath || o.ProxyUpstream != "" {
 		t.Fatalf("got %+v; want the documented defaults", o)
 	}
 	s := Options{Standalone: true, Customers: 500, Token: "ignored"}.withDefaults()
@@ -47,6 +47,12 @@ func TestOptionsValidate(t *testing.T) {
 	f(Options{Target: target, Tolerance: -0.1}, "tolerance must be >= 0")
 	f(Options{Target: target, SelectPath: "/customers/1"}, "select path must hold {id}")
 	f(Options{Target: target, RowsPath: "customers"}, "rows path must start with /")
+	f(Options{Target: target, ProxyPath: "bench/proxy/"}, "proxy path must start with /")
+	f(Options{Target: target, ProxyUpstream: "127.0.0.1:9001"}, "proxy upstream must be an http")
+	f(Options{Standalone: true, ProxyUpstream: "http://127.0.0.1:9001"}, "standalone starts its own upstream")
+	if o := (Options{Target: target, ProxyUpstream: "http://127.0.0.1:9001/"}).withDefaults(); o.ProxyUpstream != "http://127.0.0.1:9001" {
+		t.Fatalf("got proxy upstream %q; want the trailing slash dropped", o.ProxyUpstream)
+	}
 }
 
 func TestParseScenarios(t *testing.T) {

@@ -47,6 +47,9 @@ func (r *Result) row() []string {
 // or "not measured" (the notes under the table say why).
 func (r *Result) Measured() string {
 	m := r.Metrics
+	if r.Skipped != "" {
+		return "skipped"
+	}
 	if len(m) == 0 {
 		return "not measured"
 	}
@@ -63,6 +66,12 @@ func (r *Result) Measured() string {
 			return s + ", hit rate " + formatPercent(v)
 		}
 		return s + ", hit rate not measured"
+	case ScenarioProxy:
+		s := formatCount(m[MetricReqPerSec]) + " req/s"
+		if d, ok := r.Extra[extraDirectReqPerSec]; ok {
+			s += " (" + strconv.FormatFloat(r.Extra[extraVsDirect], 'f', 2, 64) + "× direct " + formatCount(d) + " req/s)"
+		}
+		return s
 	case ScenarioRows:
 		return formatCount(m[MetricRowsPerSec]) + " rows/s (" + formatCount(r.Extra[MetricReqPerSec]) + " req/s)"
 	case ScenarioPool:
@@ -123,6 +132,9 @@ func (rep *Report) appendNotes(buf *bytes.Buffer, bullet string) {
 		r := &rep.Results[i]
 		if r.Failure != "" {
 			line(r.Scenario + ": " + r.Failure)
+		}
+		if r.Skipped != "" {
+			line(r.Scenario + ": skipped: " + r.Skipped)
 		}
 		if r.Note != "" {
 			line(r.Scenario + ": " + r.Note)

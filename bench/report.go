@@ -13,6 +13,7 @@ const (
 	ScenarioSelect = "select"
 	ScenarioPeak   = "peak"
 	ScenarioCached = "cached"
+	ScenarioProxy  = "proxy"
 	ScenarioRows   = "rows"
 	ScenarioBatch  = "batch"
 	ScenarioPool   = "pool"
@@ -20,7 +21,7 @@ const (
 )
 
 // Scenarios are all scenario names, in table order.
-var Scenarios = []string{ScenarioSelect, ScenarioPeak, ScenarioCached, ScenarioRows, ScenarioBatch, ScenarioPool, ScenarioPing}
+var Scenarios = []string{ScenarioSelect, ScenarioPeak, ScenarioCached, ScenarioProxy, ScenarioRows, ScenarioBatch, ScenarioPool, ScenarioPing}
 
 // Metric names: the keys of Result.Metrics, which a baseline compares.
 const (
@@ -106,6 +107,10 @@ type Result struct {
 	Pass bool `json:"pass"`
 	// Failure, when set, says why the scenario could not be measured.
 	Failure string `json:"failure,omitempty"`
+	// Skipped, when set, says why the scenario did not run although asked
+	// for (proxy against a target without Options.ProxyUpstream). A skipped
+	// row is not a failure.
+	Skipped string `json:"skipped,omitempty"`
 	// Note is a remark for the reader (a select route that looks cached).
 	Note string `json:"note,omitempty"`
 }
@@ -123,12 +128,15 @@ func (r *Result) ErrorRate() float64 {
 // is not a failure (see Pass).
 func (r *Result) Failed() bool { return r.Failure != "" || r.ErrorRate() > MaxErrorRate }
 
-// Status is the table's last column: ERROR for a failed scenario, pass or
-// fail against the target, "—" when there is no target.
+// Status is the table's last column: ERROR for a failed scenario, skipped
+// for one that did not run, pass or fail against the target, "—" when there
+// is no target.
 func (r *Result) Status() string {
 	switch {
 	case r.Failed():
 		return "ERROR"
+	case r.Skipped != "":
+		return "skipped"
 	case r.Target == "":
 		return "—"
 	case r.Pass:

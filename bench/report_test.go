@@ -25,6 +25,8 @@ func fixedReport() *Report {
 			{Scenario: ScenarioPeak, Metrics: map[string]float64{MetricReqPerSec: 7512.4}, Requests: 37562, Seconds: 5},
 			{Scenario: ScenarioCached, Metrics: map[string]float64{MetricReqPerSec: 12000, MetricHitRate: 0.9962}, Requests: 60000, Errors: 30,
 				ErrorSamples: []string{"status 503"}, Seconds: 5},
+			{Scenario: ScenarioProxy, Metrics: map[string]float64{MetricReqPerSec: 21000},
+				Extra: map[string]float64{extraDirectReqPerSec: 34000, extraVsDirect: 21000.0 / 34000}, Requests: 105000, Seconds: 5},
 			{Scenario: ScenarioRows, Metrics: map[string]float64{MetricRowsPerSec: 200_000}, Extra: map[string]float64{MetricReqPerSec: 200}, Requests: 1000, Seconds: 5},
 			{Scenario: ScenarioBatch, Metrics: map[string]float64{MetricP50: 12.34}, Requests: 100, Seconds: 5},
 			{Scenario: ScenarioPool, Metrics: map[string]float64{MetricEfficiency: 0.999},
@@ -48,6 +50,7 @@ func TestJudge(t *testing.T) {
 	f(ScenarioSelect, "pass", 0)
 	f(ScenarioPeak, "fail", 7512.4/30000)
 	f(ScenarioCached, "fail", 0.4) // 0.05% errors: fine; 12,000 req/s misses the target
+	f(ScenarioProxy, "—", 0.7)     // no README target
 	f(ScenarioRows, "fail", 0)
 	f(ScenarioBatch, "pass", 0)
 	f(ScenarioPool, "pass", 0)
@@ -66,6 +69,7 @@ func TestMarkdown(t *testing.T) {
 | select | p50 ≤ 0.8 ms, p99 ≤ 5 ms | p50 0.61 ms, p99 3.20 ms | — | 0.00% | pass |
 | peak | ≥ 15,000 req/s | 7,512 req/s | 0.25× | 0.00% | fail |
 | cached | ≥ 29,000 req/s, hit rate > 99% | 12,000 req/s, hit rate 99.62% | 0.40× | 0.05% | fail |
+| proxy | — | 21,000 req/s (0.62× direct 34,000 req/s) | 0.70× | 0.00% | — |
 | rows | ≥ 800,000 rows/s | 200,000 rows/s (200 req/s) | — | 0.00% | fail |
 | batch | p50 < 50 ms | p50 12.3 ms | — | 0.00% | pass |
 | pool | ≥ 99% efficiency | 99.90% efficiency (38 of 37,562 acquires found the pool empty; 0 waited at the gate) | — | — | pass |
@@ -83,6 +87,7 @@ func TestMarkdownFailures(t *testing.T) {
 	rep := &Report{Results: []Result{
 		{Scenario: ScenarioPool, Failure: "cannot read /admin/stats"},
 		{Scenario: "a|b", Metrics: map[string]float64{}},
+		{Scenario: ScenarioProxy, Metrics: map[string]float64{}, Skipped: "no --proxy-upstream"},
 	}}
 	judge(rep)
 	got := string(rep.AppendMarkdown(nil))
@@ -90,6 +95,8 @@ func TestMarkdownFailures(t *testing.T) {
 		"| pool | ≥ 99% efficiency | not measured | — | — | ERROR |\n",
 		`| a\|b | — | not measured | — | — | — |`,
 		"\n- pool: cannot read /admin/stats\n",
+		"| proxy | — | skipped | — | — | skipped |\n",
+		"\n- proxy: skipped: no --proxy-upstream\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Fatalf("got\n%s\nwant it to contain %q", got, want)
@@ -109,8 +116,8 @@ func TestText(t *testing.T) {
 			t.Fatalf("got text\n%s\nwant it to contain %q", got, want)
 		}
 	}
-	if n := strings.Count(got, "\n"); n != 13 {
-		t.Fatalf("got %d lines; want 13 (header, blank, column names, 7 rows, blank, 2 notes)", n)
+	if n := strings.Count(got, "\n"); n != 14 {
+		t.Fatalf("got %d lines; want 14 (header, blank, column names, 8 rows, blank, 2 notes)", n)
 	}
 }
 

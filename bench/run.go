@@ -19,6 +19,10 @@ type runner struct {
 	o      Options
 	target string // base URL of the public listener
 	admin  string // base URL of the admin listener
+	// upstream is the base URL of the upstream behind ProxyPath, which
+	// proxy hits directly too; "" when unknown (a target run without
+	// ProxyUpstream), which skips proxy.
+	upstream string
 	// http serves probes, stats and profiles (not the load).
 	http *http.Client
 	// errs are failures outside the rows (profiles that could not be pulled).
@@ -54,7 +58,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &runner{o: o, target: o.Target, admin: o.Admin,
+	r := &runner{o: o, target: o.Target, admin: o.Admin, upstream: o.ProxyUpstream,
 		http: &http.Client{Timeout: o.Duration + o.Timeout + 30*time.Second}}
 	defer r.http.CloseIdleConnections()
 	name := o.Target
@@ -70,7 +74,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 				err = errors.Join(err, fmt.Errorf("bench: cannot stop standalone pgfast: %w", cerr))
 			}
 		}()
-		r.target, r.admin = sa.url, sa.admin
+		r.target, r.admin, r.upstream = sa.url, sa.admin, sa.upstream.url
 	}
 	if _, err := get(ctx, r.http, r.target+"/ping"); err != nil {
 		return nil, fmt.Errorf("bench: cannot reach the target: %w", err)
@@ -160,6 +164,7 @@ func (r *runner) runAll(ctx context.Context, wanted []string) []Result {
 			}
 		}},
 		{want(ScenarioCached), func() { got[ScenarioCached] = r.cached(ctx) }},
+		{want(ScenarioProxy), func() { got[ScenarioProxy] = r.proxy(ctx) }},
 		{want(ScenarioRows), func() { got[ScenarioRows] = r.rows(ctx) }},
 		{want(ScenarioBatch), func() { got[ScenarioBatch] = r.batch(ctx) }},
 	}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,6 +91,12 @@ func checkRow(t *testing.T, r *Result) {
 		if hr := r.Metrics[MetricHitRate]; hr < 0.9 || hr > 1 {
 			t.Fatalf("cached: got hit rate %v; want >= 0.9 after the warm-up", hr)
 		}
+	case ScenarioProxy:
+		positive(MetricReqPerSec)
+		if d, ratio := r.Extra[extraDirectReqPerSec], r.Extra[extraVsDirect]; !(d > 0) || !near(ratio, r.Metrics[MetricReqPerSec]/d, 1e-9) {
+			t.Fatalf("proxy: got %v req/s direct and a ratio of %v to %v req/s through pgfast; want a positive direct rate and their ratio",
+				d, ratio, r.Metrics[MetricReqPerSec])
+		}
 	case ScenarioRows:
 		positive(MetricRowsPerSec)
 		if n := r.Extra[extraRowsPerReq]; n != 1000 {
@@ -109,10 +118,14 @@ func checkRow(t *testing.T, r *Result) {
 // printed and written, profiles and flame graphs pulled.
 func TestRunStandalone(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(),
-		// fasthttp's own: the worker pool's cleaner notices Stop only after
-		// its 10s sleep; the Date header updater and the stackless workers
-		// (compression) live as long as the process.
+		// fasthttp's own: the worker pool's cleaner and the upstream
+		// client's idle-connection cleaner (proxy) notice there is nothing
+		// left only after their 10s sleep; the Date header updater, the
+		// stackless workers (compression) and the dialer's DNS cache cleaner
+		// live as long as the process.
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*TCPDialer).tcpAddrsClean"),
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp/stackless.funcWorker"))
 	dir := t.TempDir()
@@ -173,7 +186,7 @@ func TestRunStandalone(t *testing.T) {
 		t.Fatalf("markdown file: got\n%s", md)
 	}
 
-	for _, s := range []string{ScenarioPing, ScenarioSelect, ScenarioPeak, ScenarioCached, ScenarioRows, ScenarioBatch} {
+	for _, s := range []string{ScenarioPing, ScenarioSelect, ScenarioPeak, ScenarioCached, ScenarioProxy, ScenarioRows, ScenarioBatch} {
 		checkProfiles(t, opts.ProfileDir, s)
 	}
 }
@@ -230,22 +243,25 @@ func TestRunTargetBaseline(t *testing.T) {
 	dir := t.TempDir()
 	first := filepath.Join(dir, "first.json")
 	opts := Options{
-		Target:      sa.url + "/",
-		Admin:       sa.admin,
-		Token:       standaloneToken,
-		SelectPath:  standaloneSelectPath,
-		IDs:         2000,
-		CachedKeys:  200,
-		Scenarios:   []string{ScenarioPing, ScenarioCached, ScenarioPool, ScenarioBatch},
-		Duration:    700 * time.Millisecond,
-		Connections: 32,
-		BatchRate:   10,
-		JSONPath:    first,
+		Target:     sa.url + "/",
+		Admin:      sa.admin,
+		Token:      standaloneToken,
+		SelectPath: standaloneSelectPath,
+		IDs:        2000,
+		CachedKeys: 200,
+		// The upstream the standalone route forwards to, as an operator
+		// would name theirs.
+		ProxyUpstream: sa.upstream.url,
+		Scenarios:     []string{ScenarioPing, ScenarioCached, ScenarioProxy, ScenarioPool, ScenarioBatch},
+		Duration:      700 * time.Millisecond,
+		Connections:   32,
+		BatchRate:     10,
+		JSONPath:      first,
 	}
 	rep, err := Run(context.Background(), opts)
 	onlyScenarioErrors(t, err)
-	if rep.Target != sa.url || len(rep.Results) != 4 {
-		t.Fatalf("got target %q and %d rows; want %q and 4", rep.Target, len(rep.Results), sa.url)
+	if rep.Target != sa.url || len(rep.Results) != 5 {
+		t.Fatalf("got target %q and %d rows; want %q and 5", rep.Target, len(rep.Results), sa.url)
 	}
 	for i := range rep.Results {
 		checkRow(t, &rep.Results[i])
@@ -302,6 +318,61 @@ func TestRunTargetBaseline(t *testing.T) {
 	onlyScenarioErrors(t, err)
 	if !strings.Contains(out.String(), "no metric worse by more than 900%") {
 		t.Fatalf("got output\n%s\nwant the baseline verdict", out.String())
+	}
+}
+
+// TestRunStandaloneProxy runs proxy alone in standalone mode: bench's own
+// upstream behind the standalone route, then hit directly.
+func TestRunStandaloneProxy(t *testing.T) {
+	var out lockedBuffer
+	rep, err := Run(context.Background(), Options{
+		Standalone:  true,
+		Customers:   100,
+		Scenarios:   []string{ScenarioProxy},
+		Duration:    500 * time.Millisecond,
+		Connections: 32,
+		Out:         &out,
+	})
+	onlyScenarioErrors(t, err)
+	if len(rep.Results) != 1 || rep.Results[0].Scenario != ScenarioProxy {
+		t.Fatalf("got rows %+v; want proxy alone", rep.Results)
+	}
+	r := &rep.Results[0]
+	checkRow(t, r)
+	if r.Target != "" || r.Skipped != "" || r.RatioToPing != 0 {
+		t.Fatalf("got target %q, skipped %q, ratio to ping %v; want none (no README target, no ping run)", r.Target, r.Skipped, r.RatioToPing)
+	}
+	if text := out.String(); !strings.Contains(text, "\nproxy ") || !strings.Contains(text, "× direct ") {
+		t.Fatalf("got output\n%s\nwant a proxy row with its ratio to direct", text)
+	}
+}
+
+// TestRunTargetProxySkipped runs proxy against a target without
+// ProxyUpstream: the row is skipped, with the reason, and is no failure.
+func TestRunTargetProxySkipped(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	var out lockedBuffer
+	rep, err := Run(context.Background(), Options{Target: srv.URL, Admin: srv.URL, Scenarios: []string{ScenarioProxy}, Duration: time.Minute, Out: &out})
+	if err != nil {
+		t.Fatalf("got error %v; want a skipped row to be no failure", err)
+	}
+	if len(rep.Results) != 1 {
+		t.Fatalf("got rows %+v; want proxy alone", rep.Results)
+	}
+	r := &rep.Results[0]
+	if r.Scenario != ScenarioProxy || !strings.Contains(r.Skipped, "--proxy-upstream") || r.Failed() || r.Status() != "skipped" || r.Requests != 0 {
+		t.Fatalf("got %+v (status %s); want proxy skipped for want of --proxy-upstream, with no load", r, r.Status())
+	}
+	if n := hits.Load(); n > 10 {
+		t.Fatalf("the target got %d requests; want only the reachability and version probes", n)
+	}
+	if text := out.String(); !strings.Contains(text, "proxy: skipped: no --proxy-upstream") {
+		t.Fatalf("got output\n%s\nwant the reason under the table", text)
 	}
 }
 

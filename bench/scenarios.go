@@ -125,6 +125,57 @@ func (r *runner) cached(ctx context.Context) Result {
 	return res
 }
 
+// proxyTail is what proxy appends to ProxyPath: any path below the route.
+const proxyTail = "x"
+
+// proxy measures GET ProxyPath+"x" through the target's upstream route with
+// Connections clients as fast as they go, then the same path on the
+// upstream directly with the same clients for as long: req/s through
+// pgfast, req/s direct, and their ratio, the share of the upstream's speed
+// that is left behind the proxy. The errors counted are those through
+// pgfast; too many failed direct requests fail the row, as the ratio would
+// then mean nothing. On one machine the upstream and the load generator
+// share the cores with pgfast in both runs, so the ratio is read, like
+// /ping's, as measured in one run.
+func (r *runner) proxy(ctx context.Context) Result {
+	if r.upstream == "" {
+		return Result{Scenario: ScenarioProxy, Metrics: map[string]float64{},
+			Skipped: "no --proxy-upstream: name the upstream the target's " + r.o.ProxyPath + "* route forwards to, so the direct rate can be measured"}
+	}
+	out := r.attack(ctx, load{name: ScenarioProxy, targeter: fixed(r.target + r.o.ProxyPath + proxyTail), conns: r.o.Connections,
+		duration: r.o.Duration, profile: true})
+	res := r.finish(&out, ScenarioProxy)
+	if res.Failure != "" {
+		return res
+	}
+	through := perSecond(float64(out.ok), out.elapsed)
+	res.Metrics[MetricReqPerSec] = through
+	if ctx.Err() != nil {
+		return res
+	}
+	direct := r.attack(ctx, load{name: "direct", targeter: fixed(r.upstream + r.o.ProxyPath + proxyTail), conns: r.o.Connections,
+		duration: r.o.Duration})
+	switch {
+	case direct.requests == 0:
+		res.Failure = "no direct response from the upstream " + r.upstream + " within the scenario's duration"
+		return res
+	case direct.failed > 0:
+		msg := fmt.Sprintf("%s of %s direct requests to the upstream %s failed, e.g. %s", formatCount(float64(direct.failed)),
+			formatCount(float64(direct.requests)), r.upstream, strings.Join(direct.samples, "; "))
+		if float64(direct.failed)/float64(direct.requests) > MaxErrorRate {
+			res.Failure = msg
+			return res
+		}
+		res.Note = msg
+	}
+	d := perSecond(float64(direct.ok), direct.elapsed)
+	res.Extra[extraDirectReqPerSec] = d
+	if d > 0 {
+		res.Extra[extraVsDirect] = through / d
+	}
+	return res
+}
+
 // rows measures the many-rows route: rows per second. Every response of
 // the fixed URL holds the same rows, so the rows of one probe response are
 // counted exactly and each successful response is credited with as many; a

@@ -16,27 +16,33 @@ import (
 )
 
 // Standalone mode's own names: an account whose rate limit no scenario can
-// reach, and an uncached twin of the demo's cached /customers/{id} for the
-// select and peak scenarios.
+// reach, an uncached twin of the demo's cached /customers/{id} for the
+// select and peak scenarios, and the upstream route of the proxy scenario
+// (DefaultProxyPath and below) to bench's own upstream.
 const (
 	standaloneToken      = "sk_bench_local_only"
 	standaloneSelectPath = "/bench/customers/{id}"
 	standaloneRoute      = "customer_nocache"
 	demoCachedRoute      = "customer"
+	standaloneUpstream   = "bench"
+	standaloneProxyRoute = "bench-proxy"
+	standaloneProxyPath  = DefaultProxyPath + "*"
 )
 
-// standalone is a throwaway PostgreSQL with the demo data and a pgfast
-// engine serving it on free loopback ports, all owned by this process.
+// standalone is a throwaway PostgreSQL with the demo data, a small HTTP
+// upstream, and a pgfast engine serving both on free loopback ports, all
+// owned by this process.
 type standalone struct {
-	cluster *embedpg.Cluster
-	eng     *engine.Engine
-	url     string // http://127.0.0.1:port
-	admin   string
-	served  chan error
+	cluster  *embedpg.Cluster
+	upstream *fixedUpstream
+	eng      *engine.Engine
+	url      string // http://127.0.0.1:port
+	admin    string
+	served   chan error
 }
 
-// startStandalone starts the cluster, loads customers demo rows and serves
-// standaloneConfig. Close stops both.
+// startStandalone starts the cluster, loads customers demo rows, starts the
+// upstream and serves standaloneConfig. Close stops all three.
 func startStandalone(ctx context.Context, customers int, log *slog.Logger) (_ *standalone, err error) {
 	s := &standalone{served: make(chan error, 2)}
 	defer func() {
@@ -51,7 +57,11 @@ func startStandalone(ctx context.Context, customers int, log *slog.Logger) (_ *s
 	if _, err = embedpg.LoadDemo(ctx, s.cluster.URL(), pgfast.DemoSchema, customers); err != nil {
 		return nil, err
 	}
-	cfg, err := standaloneConfig(s.cluster.URL())
+	// The config names the upstream's URL, known once it listens.
+	if s.upstream, err = startUpstream(); err != nil {
+		return nil, err
+	}
+	cfg, err := standaloneConfig(s.cluster.URL(), s.upstream.url)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +84,8 @@ func startStandalone(ctx context.Context, customers int, log *slog.Logger) (_ *s
 	return s, nil
 }
 
-// close drains the engine, then stops PostgreSQL. Safe on a partly started
+// close drains the engine, then stops the upstream (which the engine's
+// client was connected to) and PostgreSQL. Safe on a partly started
 // standalone.
 func (s *standalone) close() error {
 	var errs []error
@@ -90,6 +101,11 @@ func (s *standalone) close() error {
 			}
 		}
 	}
+	if s.upstream != nil {
+		if err := s.upstream.close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if s.cluster != nil {
 		if err := s.cluster.Stop(); err != nil {
 			errs = append(errs, err)
@@ -99,9 +115,11 @@ func (s *standalone) close() error {
 }
 
 // standaloneConfig is the demo config (testdata/demo.yaml) on url, plus an
-// uncached twin of the customer route at standaloneSelectPath, with the
-// demo account replaced by one whose rate limit and pool fit the load.
-func standaloneConfig(url string) (*config.Config, error) {
+// uncached twin of the customer route at standaloneSelectPath and an
+// upstream route at standaloneProxyPath to upstreamURL (every upstream
+// setting at its default), with the demo account replaced by one whose rate
+// limit and pool fit the load.
+func standaloneConfig(url, upstreamURL string) (*config.Config, error) {
 	cfg, err := config.Parse(pgfast.DemoConfig, "yaml")
 	if err != nil {
 		return nil, fmt.Errorf("BUG: demo config does not parse: %w", err)
@@ -119,6 +137,12 @@ func standaloneConfig(url string) (*config.Config, error) {
 	}
 	twin.Name, twin.Path, twin.Cache, twin.InvalidateOn = standaloneRoute, standaloneSelectPath, 0, nil
 	cfg.Routes = append(cfg.Routes, *twin)
+	if cfg.Upstreams == nil {
+		cfg.Upstreams = map[string]*config.Upstream{}
+	}
+	cfg.Upstreams[standaloneUpstream] = config.NewUpstream(upstreamURL)
+	cfg.Routes = append(cfg.Routes, config.Route{Name: standaloneProxyRoute, Path: standaloneProxyPath, Upstream: standaloneUpstream,
+		Auth: config.AuthNone, MaxBodyBytes: cfg.Server.MaxBodyBytes})
 	if len(cfg.Accounts) == 0 {
 		return nil, errors.New("BUG: demo config has no account")
 	}

@@ -21,11 +21,14 @@ Scenarios (--scenarios, default all; each runs for --duration):
   cached  GET --cached-path, Zipf keys over ids 1..--cached-keys, --connections
           clients, after a warm-up that requests every key once: req/s, and the
           hit rate from the admin listener's /admin/stats
+  proxy   GET <--proxy-path>x through an upstream route with --connections
+          clients, then the same path on the upstream directly, as many clients
+          for as long: req/s through pgfast, req/s direct and the ratio
   rows    GET --rows-path (1000 rows of about 1 KB): rows/s
   batch   POST /v1/batch of --batch-size SELECTs (--token) at --batch-rate/s: p50
   pool    1 - empty acquires / acquires of the main pool during peak (/admin/stats)
-  ping    GET /ping with --connections clients: the HTTP ceiling; peak and cached
-          are shown as a ratio of it
+  ping    GET /ping with --connections clients: the HTTP ceiling; peak, cached and
+          proxy are shown as a ratio of it
 
 Against a target, the routes come from flags: --select-path /customers/{id},
 --cached-path /customers/{id}, --rows-path "/customers?limit=1000", ids 1..--ids
@@ -35,6 +38,13 @@ report notes it when the select route answers with a max-age). --admin defaults
 to the target's host on port 8581. --standalone serves an uncached twin at
 /bench/customers/{id} and its own account, so no flag is needed. Requests send
 no Accept-Encoding: bodies are measured uncompressed.
+
+proxy needs an upstream route: --standalone starts a small upstream itself (a
+fixed JSON body of about 100 bytes to any GET) and routes /bench/proxy/* to it.
+Against a target, --proxy-path (default /bench/proxy/) must be an upstream
+route of the target, and --proxy-upstream must name the upstream it forwards
+to (e.g. http://127.0.0.1:9001), which bench hits directly for the ratio;
+without --proxy-upstream the proxy row is reported as skipped (not an error).
 
 The table prints each row's README target, the measured value, the ratio to
 /ping where it applies, the failed share and pass or fail, under a header that
@@ -62,9 +72,9 @@ func benchCommand() *cli.Command {
 			&cli.StringFlag{Name: "admin", Usage: "its admin listener (default: the target's host on port 8581)"},
 			&cli.BoolFlag{Name: "standalone", Usage: "start PostgreSQL (embedded) and pgfast in process instead of --target"},
 			&cli.IntFlag{Name: "customers", Value: bench.DefaultIDs, Usage: "demo rows --standalone loads"},
-			&cli.StringFlag{Name: "scenarios", Value: "all", Usage: "comma-separated: select,peak,cached,rows,batch,pool,ping"},
+			&cli.StringFlag{Name: "scenarios", Value: "all", Usage: "comma-separated: select,peak,cached,proxy,rows,batch,pool,ping"},
 			&cli.DurationFlag{Name: "duration", Value: bench.DefaultDuration, Usage: "length of each scenario"},
-			&cli.IntFlag{Name: "connections", Value: bench.DefaultConnections, Usage: "clients of peak, cached and ping (rows uses at most 32)"},
+			&cli.IntFlag{Name: "connections", Value: bench.DefaultConnections, Usage: "clients of peak, cached, proxy and ping (rows uses at most 32)"},
 			&cli.IntFlag{Name: "rate", Value: bench.DefaultRate, Usage: "fixed rate of select, requests per second"},
 			&cli.IntFlag{Name: "batch-rate", Value: bench.DefaultBatchRate, Usage: "fixed rate of batch, batches per second"},
 			&cli.IntFlag{Name: "batch-size", Value: bench.DefaultBatchSize, Usage: "SELECTs per /v1/batch request (at most 1000)"},
@@ -72,6 +82,8 @@ func benchCommand() *cli.Command {
 			&cli.StringFlag{Name: "select-path", Value: bench.DefaultSelectPath, Usage: "uncached route of select and peak; {id} gets an id (--standalone: /bench/customers/{id})"},
 			&cli.StringFlag{Name: "cached-path", Value: bench.DefaultCachedPath, Usage: "cached route of cached; {id} gets an id"},
 			&cli.StringFlag{Name: "rows-path", Value: bench.DefaultRowsPath, Usage: "route answering a JSON array of many rows"},
+			&cli.StringFlag{Name: "proxy-path", Value: bench.DefaultProxyPath, Usage: "upstream route of proxy; it requests <proxy-path>x (--standalone serves /bench/proxy/*)"},
+			&cli.StringFlag{Name: "proxy-upstream", Usage: "base URL of the upstream --proxy-path forwards to, hit directly for proxy's ratio; without it a --target run skips proxy"},
 			&cli.IntFlag{Name: "ids", Usage: "ids are drawn from 1..ids", DefaultText: "--customers with --standalone, else 100000"},
 			&cli.IntFlag{Name: "cached-keys", Usage: "key space of cached: ids 1..N, each requested once before the measurement", DefaultText: "10000, at most --ids"},
 			&cli.Float64Flag{Name: "zipf-s", Value: bench.DefaultZipfS, Usage: "skew of cached's keys (> 1; larger is hotter)"},
@@ -92,31 +104,33 @@ func benchCommand() *cli.Command {
 				return err
 			}
 			opts := bench.Options{
-				Target:       c.String("target"),
-				Admin:        c.String("admin"),
-				Standalone:   c.Bool("standalone"),
-				Customers:    c.Int("customers"),
-				Scenarios:    scenarios,
-				Duration:     c.Duration("duration"),
-				Connections:  c.Int("connections"),
-				Rate:         c.Int("rate"),
-				BatchRate:    c.Int("batch-rate"),
-				BatchSize:    c.Int("batch-size"),
-				Token:        c.String("token"),
-				CachedPath:   c.String("cached-path"),
-				RowsPath:     c.String("rows-path"),
-				IDs:          c.Int("ids"),
-				ZipfS:        c.Float64("zipf-s"),
-				JSONPath:     c.String("json"),
-				MarkdownPath: c.String("markdown"),
-				Baseline:     c.String("baseline"),
-				Tolerance:    tol,
-				Profile:      c.Bool("profile"),
-				ProfileDir:   c.String("profile-dir"),
-				Out:          c.App.Writer,
-				Progress:     os.Stderr,
-				ProgressBar:  isTerminal(os.Stderr),
-				Version:      version,
+				Target:        c.String("target"),
+				Admin:         c.String("admin"),
+				Standalone:    c.Bool("standalone"),
+				Customers:     c.Int("customers"),
+				Scenarios:     scenarios,
+				Duration:      c.Duration("duration"),
+				Connections:   c.Int("connections"),
+				Rate:          c.Int("rate"),
+				BatchRate:     c.Int("batch-rate"),
+				BatchSize:     c.Int("batch-size"),
+				Token:         c.String("token"),
+				CachedPath:    c.String("cached-path"),
+				RowsPath:      c.String("rows-path"),
+				ProxyPath:     c.String("proxy-path"),
+				ProxyUpstream: c.String("proxy-upstream"),
+				IDs:           c.Int("ids"),
+				ZipfS:         c.Float64("zipf-s"),
+				JSONPath:      c.String("json"),
+				MarkdownPath:  c.String("markdown"),
+				Baseline:      c.String("baseline"),
+				Tolerance:     tol,
+				Profile:       c.Bool("profile"),
+				ProfileDir:    c.String("profile-dir"),
+				Out:           c.App.Writer,
+				Progress:      os.Stderr,
+				ProgressBar:   isTerminal(os.Stderr),
+				Version:       version,
 			}
 			// Standalone serves its own uncached twin unless a path was given.
 			if c.IsSet("select-path") || !opts.Standalone {
