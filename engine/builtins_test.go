@@ -68,5 +68,5 @@ func TestAdminListener(t *testing.T) {
 	get(t, ts.admin+"/debug/pprof/").expect(t, 200, "goroutine")
 	get(t, ts.url+"/debug/pprof/").expect(t, 404)
 	get(t, ts.url+"/metrics").expect(t, 404)
-	get(t, ts.admin+"/admin/stats").expect(t, 200, `"pools"`, `"main"`)
+	get(t, ts.admin+"/admin/stats").expect(t, 200, `"pools"`, `"main"`, `"process":{"rss_bytes":`, `"max_rss_bytes":`)
 }

@@ -24,6 +24,8 @@ type Stats struct {
 	// Upstreams are the gateway's upstreams by name: targets with their
 	// health, breaker state and counters.
 	Upstreams map[string]upstream.Stats `json:"upstreams"`
+	// Process is the process's memory now and at its peak.
+	Process ProcessStats `json:"process"`
 }
 
 // StreamStats is the spool, budget and connection-limit part of Stats.
@@ -59,6 +61,7 @@ func (e *Engine) Stats() Stats {
 	s.Streams = StreamStats{SlowClientsCut: sc.cut.Load(), Spills: sc.spilled.Load(), SpillBytes: e.spilled.used.Load(),
 		InflightBytes: used, InflightPeakBytes: peak, InflightRejected: sc.rejected.Load(),
 		ConnsOpen: int64(e.conns.Load()), ConnsRejected: sc.connsOver.Load()}
+	s.Process = processStats()
 	s.Upstreams = make(map[string]upstream.Stats, len(st.upstreams))
 	for name, gu := range st.upstreams {
 		s.Upstreams[name] = gu.up.Stats()
