@@ -46,10 +46,17 @@ const resetTimeout = 5 * time.Second
 // connection does not wait for the round trip; the connection goes back to
 // the pool only when it returns true, and is closed otherwise.
 func (p *Pool) resetSession(conn *pgx.Conn) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), resetTimeout)
-	defer cancel()
+	// A socket deadline bounds the reset rather than a context: it costs
+	// no context, timer or watcher per reset, and a reset that overruns it
+	// breaks the connection, which is then closed (the same outcome).
 	pc := conn.PgConn()
-	err := p.resetQuery(ctx, pc)
+	err := pc.Conn().SetDeadline(time.Now().Add(resetTimeout))
+	if err == nil {
+		err = p.resetQuery(context.Background(), pc)
+	}
+	if err == nil {
+		err = pc.Conn().SetDeadline(time.Time{})
+	}
 	if err != nil {
 		p.discarded.Add(1)
 		p.log.Warn("pool: cannot reset a connection's session; closing it", "pool", p.opts.Name, "err", err)
@@ -69,21 +76,27 @@ func (p *Pool) resetSession(conn *pgx.Conn) bool {
 
 // resetQuery runs resetSQL, then deallocates the SQL-prepared statements
 // it listed.
+// Results are read as they come rather than collected (ReadAll would copy
+// every result): only the last statement returns rows, the names of the
+// SQL-prepared statements, usually none.
 func (p *Pool) resetQuery(ctx context.Context, pc *pgconn.PgConn) error {
-	results, err := pc.Exec(ctx, resetSQL).ReadAll()
-	if err != nil {
+	mrr := pc.Exec(ctx, resetSQL)
+	var b strings.Builder
+	for mrr.NextResult() {
+		b.Reset() // only the last result's rows name statements
+		rr := mrr.ResultReader()
+		for rr.NextRow() {
+			b.WriteString("DEALLOCATE ")
+			b.WriteString(pgx.Identifier{string(rr.Values()[0])}.Sanitize())
+			b.WriteString(";")
+		}
+		if _, err := rr.Close(); err != nil {
+			mrr.Close()
+			return err
+		}
+	}
+	if err := mrr.Close(); err != nil || b.Len() == 0 {
 		return err
 	}
-	listed := results[len(results)-1].Rows
-	if len(listed) == 0 {
-		return nil
-	}
-	var b strings.Builder
-	for _, row := range listed {
-		b.WriteString("DEALLOCATE ")
-		b.WriteString(pgx.Identifier{string(row[0])}.Sanitize())
-		b.WriteString(";")
-	}
-	_, err = pc.Exec(ctx, b.String()).ReadAll()
-	return err
+	return pc.Exec(ctx, b.String()).Close()
 }

@@ -77,6 +77,9 @@ func (x *Rows) Batch(items []BatchItem, o BatchOptions) (time.Duration, error) {
 	if o.Transaction && b.firstError() >= 0 {
 		return time.Since(x.start), ErrNotSent
 	}
+	if err := x.checkStopped(); err != nil {
+		return time.Since(x.start), err
+	}
 	if err := b.send(); err != nil {
 		return time.Since(x.start), err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -28,6 +29,16 @@ const stmtCacheKey = "pgfast.stmts"
 // connection. It lives in the connection's CustomData, so it dies with it.
 type stmtCache struct {
 	byKey map[string]*pgconn.StatementDescription
+	// plans are the row plans of byKey's statements, built on first use:
+	// a repeated query costs no plan (NewPlan allocates per column).
+	plans map[string]cachedPlan
+}
+
+// cachedPlan is a plan and the session settings it was built under.
+type cachedPlan struct {
+	plan     *rowcodec.Plan
+	loc      *time.Location
+	interval string
 }
 
 func connStmtCache(pc *pgconn.PgConn) *stmtCache {
@@ -35,9 +46,27 @@ func connStmtCache(pc *pgconn.PgConn) *stmtCache {
 	if c, ok := data[stmtCacheKey].(*stmtCache); ok {
 		return c
 	}
-	c := &stmtCache{byKey: map[string]*pgconn.StatementDescription{}}
+	c := &stmtCache{byKey: map[string]*pgconn.StatementDescription{}, plans: map[string]cachedPlan{}}
 	data[stmtCacheKey] = c
 	return c
+}
+
+// planFor returns the row plan of sql's result, from the cache while the
+// session's TimeZone and IntervalStyle are those it was built under.
+func planFor(pc *pgconn.PgConn, sql string, fields []pgconn.FieldDescription, types *rowcodec.Types, cache bool) (*rowcodec.Plan, error) {
+	opts := sessionOptions(pc, types)
+	var c *stmtCache
+	if cache {
+		c = connStmtCache(pc)
+		if p, ok := c.plans[sql]; ok && p.loc == opts.Location && p.interval == opts.IntervalStyle {
+			return p.plan, nil
+		}
+	}
+	plan, err := rowcodec.NewPlan(fields, opts)
+	if err == nil && c != nil {
+		c.plans[sql] = cachedPlan{plan: plan, loc: opts.Location, interval: opts.IntervalStyle}
+	}
+	return plan, err
 }
 
 func stmtName(sql string) string {
@@ -207,6 +236,7 @@ func (c *stmtCache) makeRoom(ctx context.Context, pc *pgconn.PgConn, n int) erro
 		return fmt.Errorf("cannot deallocate cached statements: %w", err)
 	}
 	clear(c.byKey)
+	clear(c.plans)
 	return nil
 }
 
@@ -224,6 +254,7 @@ func forget(pc *pgconn.PgConn, sql string, err error) bool {
 		return false
 	}
 	delete(c.byKey, sql)
+	delete(c.plans, sql)
 	// Deallocate best-effort: it may already be gone (26000).
 	_ = pc.Exec(context.Background(), "DEALLOCATE "+stmtName(sql)).Close()
 	return true

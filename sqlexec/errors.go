@@ -76,7 +76,7 @@ func Classify(err error) (f Failure, ok bool) {
 			return unavailable("database unavailable"), true
 		}
 		return fromPgError(pgErr), true
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), isNetTimeout(err):
 		return Failure{Kind: Timeout, Message: "query did not finish in time"}, true
 	case errors.As(err, &connErr), pgconn.SafeToRetry(err), isConnClosed(err):
 		return unavailable("database unavailable"), true
@@ -86,6 +86,13 @@ func Classify(err error) (f Failure, ok bool) {
 
 func unavailable(msg string) Failure {
 	return Failure{Kind: Unavailable, Message: msg, RetryAfter: time.Second}
+}
+
+// isNetTimeout reports a socket deadline that passed: the backstop behind
+// statement_timeout for executions bounded by their connection's deadline.
+func isNetTimeout(err error) bool {
+	var netErr net.Error
+	return errors.As(err, &netErr) && netErr.Timeout()
 }
 
 // isConnClosed reports a connection to the database that failed or went

@@ -2,8 +2,6 @@ package sqlexec
 
 import (
 	"context"
-
-	"github.com/pgfast/pgfast/rowcodec"
 )
 
 // Query runs one raw statement (the query API) with JSON params on a
@@ -36,6 +34,9 @@ func (x *Rows) Query(sql string, params []any, enc Encoding) error {
 
 // query describes, binds and starts sql, and reads its first row ahead.
 func (x *Rows) query(sql string, params []any, enc Encoding) error {
+	if err := x.checkStopped(); err != nil {
+		return err
+	}
 	pc := x.conn.PgConn()
 	sd, err := describe(x.ctx, pc, sql, x.db.Unnamed)
 	if err != nil {
@@ -49,12 +50,15 @@ func (x *Rows) query(sql string, params []any, enc Encoding) error {
 	if err != nil {
 		return err
 	}
+	if err := x.checkStopped(); err != nil {
+		return err
+	}
 	if x.db.Unnamed {
 		x.rr = pc.ExecParams(x.ctx, sql, args, sd.ParamOIDs, nil, formats)
 	} else {
 		x.rr = pc.ExecPrepared(x.ctx, sd.Name, args, nil, formats)
 	}
-	plan, err := rowcodec.NewPlan(x.rr.FieldDescriptions(), sessionOptions(pc, x.db.Types))
+	plan, err := planFor(pc, sql, x.rr.FieldDescriptions(), x.db.Types, !x.db.Unnamed)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,9 @@ package sqlexec
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -20,9 +22,15 @@ type Rows struct {
 	conn   *pool.Conn
 	pl     *pgconn.Pipeline // when settings travel ahead of the statement
 	rr     *pgconn.ResultReader
-	ctx    context.Context
-	cancel context.CancelFunc
-	start  time.Time
+	// ctx is the caller's context, or one bounded by the timeout when the
+	// caller's can be cancelled; cancel is nil for a caller's context that
+	// cannot be (context.Background()): then the connection's socket
+	// deadline bounds the execution instead, which costs no allocation.
+	ctx      context.Context
+	cancel   context.CancelFunc
+	deadline bool // a socket deadline is set and must be cleared
+	stop     *stopper
+	start    time.Time
 	enc    encoder
 	// peeked: the first row was read ahead (to retry a statement whose
 	// prepared plan went stale) and is the current row of rr.
@@ -53,18 +61,35 @@ var rowsPool = sync.Pool{New: func() any { return new(Rows) }}
 // reading.
 const cancelWait = time.Second
 
-// acquire starts an execution on db: a bounded context and a connection.
+// acquire starts an execution on db: a connection, and its bound. A
+// caller's context that can be cancelled gets a timeout of its own (the
+// timeout, or the DB's, plus deadlineMargin); context.Background() gets a
+// socket deadline at the same point instead, so that the common case
+// allocates no context, timer or watcher per execution.
 func acquire(parent context.Context, db *DB, timeout time.Duration) (*Rows, error) {
 	x := rowsPool.Get().(*Rows)
 	x.db, x.start = db, time.Now()
-	x.ctx, x.cancel = db.withTimeout(parent, timeout)
+	x.ctx = parent
+	if parent.Done() != nil {
+		x.ctx, x.cancel = db.withTimeout(parent, timeout)
+	}
 	conn, err := db.Pool.Acquire(x.ctx)
 	if err != nil {
-		x.cancel()
+		if x.cancel != nil {
+			x.cancel()
+		}
 		x.recycle()
 		return nil, err
 	}
 	x.conn = conn
+	if x.cancel == nil {
+		if timeout == 0 {
+			timeout = db.Timeout
+		}
+		if timeout > 0 {
+			x.deadline = conn.PgConn().Conn().SetDeadline(x.start.Add(timeout+deadlineMargin)) == nil
+		}
+	}
 	return x, nil
 }
 
@@ -78,6 +103,9 @@ func (x *Rows) Fill(dst []byte, limit int) (out []byte, done bool, err error) {
 		dst = x.enc.head(dst)
 	}
 	for x.next() {
+		if x.stop != nil && x.stop.stopped.Load() {
+			return dst, false, ErrStopped
+		}
 		if dst, err = x.enc.row(dst, x.rr.Values()); err != nil {
 			return dst, false, err
 		}
@@ -145,8 +173,11 @@ func (x *Rows) closeResult() error {
 // back to its pool, and OnRelease records outcome (nil for a complete
 // result). x must not be used afterwards.
 func (x *Rows) Release(outcome error) {
-	if x.cancel == nil {
+	if x.db == nil {
 		panic("BUG: sqlexec: Rows released twice or used after Release")
+	}
+	if x.stop != nil {
+		x.stop.detach()
 	}
 	if !x.done && x.rr != nil {
 		// A result still being read: ask the server to stop it, then read
@@ -158,11 +189,14 @@ func (x *Rows) Release(outcome error) {
 	}
 	x.closeResult()
 	took := time.Since(x.start)
-	if x.conn != nil {
-		x.db.Pool.Observe(took)
-		x.conn.Release()
+	if x.deadline {
+		_ = x.conn.PgConn().Conn().SetDeadline(time.Time{})
 	}
-	x.cancel()
+	x.db.Pool.Observe(took)
+	x.conn.Release()
+	if x.cancel != nil {
+		x.cancel()
+	}
 	if x.Observer != nil {
 		x.Observer.Released(x.enc.rows, took, outcome)
 	}
@@ -174,7 +208,55 @@ func (x *Rows) recycle() {
 	rowsPool.Put(x)
 }
 
-// Canceler returns the function that stops the statement from another
-// goroutine (a streamed body whose client went away). Unlike the Rows, it
-// stays safe to call after Release: it then does nothing.
-func (x *Rows) Canceler() context.CancelFunc { return x.cancel }
+// Canceler returns the function that stops the execution from another
+// goroutine (a client that went away): the running statement is cancelled
+// on the server and every later step of x fails with ErrStopped. Unlike
+// the Rows, it stays safe to call after Release: it then does nothing.
+func (x *Rows) Canceler() func() {
+	if x.stop == nil {
+		x.stop = &stopper{pc: x.conn.PgConn(), cancel: x.cancel}
+	}
+	return x.stop.stopNow
+}
+
+// ErrStopped is an execution stopped through its Canceler.
+var ErrStopped = errors.New("sqlexec: execution stopped by its caller")
+
+// stopper stops an execution from another goroutine. It refers to the
+// connection only while the Rows holds it: detach (at Release) cuts it off
+// under the lock, so a late stop never cancels another execution's
+// statement on the same connection.
+type stopper struct {
+	stopped atomic.Bool
+	mu      sync.Mutex
+	pc      *pgconn.PgConn
+	cancel  context.CancelFunc
+}
+
+func (s *stopper) stopNow() {
+	s.stopped.Store(true)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cancel != nil {
+		s.cancel()
+	}
+	if s.pc != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), cancelWait)
+		_ = s.pc.CancelRequest(ctx)
+		cancel()
+	}
+}
+
+func (s *stopper) detach() {
+	s.mu.Lock()
+	s.pc, s.cancel = nil, nil
+	s.mu.Unlock()
+}
+
+// checkStopped reports ErrStopped once the Canceler ran.
+func (x *Rows) checkStopped() error {
+	if x.stop != nil && x.stop.stopped.Load() {
+		return ErrStopped
+	}
+	return nil
+}

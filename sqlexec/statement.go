@@ -25,10 +25,13 @@ type Statement struct {
 	name      string // prepared name on every connection of db; "" when db.Unnamed
 	paramOIDs []uint32
 	formats   []int16
-	plan      *rowcodec.Plan
-	shape     Shape
-	settings  string // "SELECT set_config(…, true), …" or ""
-	timeout   time.Duration
+	// sd describes the named statement: executing by it skips the Describe
+	// and the row description the server would send back for every call.
+	sd       *pgconn.StatementDescription
+	plan     *rowcodec.Plan
+	shape    Shape
+	settings string // "SELECT set_config(…, true), …" or ""
+	timeout  time.Duration
 }
 
 // StatementOptions is what Compile needs of a route.
@@ -70,6 +73,8 @@ func Compile(ctx context.Context, db *DB, o StatementOptions) (*Statement, error
 	}
 	if s.name != "" {
 		markPrepared(pc, s.name)
+		sd.Name, sd.SQL = s.name, o.SQL
+		s.sd = sd
 	}
 	if len(sd.Fields) == 0 {
 		return nil, errors.New("sql returns no columns; a route must return rows")
@@ -146,7 +151,7 @@ func (s *Statement) send(x *Rows, args [][]byte) error {
 			// parameter types and result formats known since compilation.
 			x.rr = pc.ExecParams(x.ctx, s.sql, args, s.paramOIDs, nil, s.formats)
 		} else {
-			x.rr = pc.ExecPrepared(x.ctx, s.name, args, nil, s.formats)
+			x.rr = pc.ExecStatement(x.ctx, s.sd, args, nil, s.formats)
 		}
 		return nil
 	}
@@ -155,7 +160,7 @@ func (s *Statement) send(x *Rows, args [][]byte) error {
 	if s.name == "" {
 		x.pl.SendQueryParams(s.sql, args, s.paramOIDs, nil, s.formats)
 	} else {
-		x.pl.SendQueryPrepared(s.name, args, nil, s.formats)
+		x.pl.SendQueryStatement(s.sd, args, nil, s.formats)
 	}
 	x.pl.SendPipelineSync()
 	if err := x.pl.Flush(); err != nil {
