@@ -11,11 +11,14 @@ import (
 )
 
 // adminStats is the part of GET /admin/stats the scenarios read: the main
-// pool's acquire counters and the cache's lookup counters. The engine
-// encodes pool.Stats and cache.Stats without JSON tags, so the keys are the
-// Go field names.
+// pool's size and acquire counters, the cache's lookup counters and the
+// process's memory. The engine encodes pool.Stats and cache.Stats without
+// JSON tags, so their keys are the Go field names; its process stats have
+// tags.
 type adminStats struct {
 	Pools map[string]struct {
+		MaxConns          int32
+		GateSize          int
 		AcquireCount      int64
 		EmptyAcquireCount int64
 		GateWaitCount     int64
@@ -24,6 +27,10 @@ type adminStats struct {
 		Hits   uint64
 		Misses uint64
 	}
+	Process struct {
+		RSSBytes    int64 `json:"rss_bytes"`
+		MaxRSSBytes int64 `json:"max_rss_bytes"`
+	} `json:"process"`
 }
 
 // mainPool is the pool the declared routes use.

@@ -72,6 +72,12 @@ func TestCompare(t *testing.T) {
 	f("efficiency 0.36% -> 0.10%", share(0.0036, 0.999), share(0.0010, 0.999), 0.10)
 	f("hit rate 99.9% -> 98.95%", share(0.5, 0.999), share(0.5, 0.9895), 0.001)
 	f("shares 2x better", share(0.9, 0.999), share(0.45, 0.4995), 0.10, "pool efficiency", "cached hit_rate")
+	// Memory is better lower.
+	rss := func(mb float64) *Report {
+		return &Report{Results: []Result{{Scenario: ScenarioMemory, Metrics: map[string]float64{MetricPeakRSS: mb}}}}
+	}
+	f("peak RSS down by half", rss(80), rss(40), 0.10)
+	f("peak RSS up 20%", rss(40), rss(48), 0.10, "memory peak_rss_mb")
 }
 
 func TestRegressionError(t *testing.T) {

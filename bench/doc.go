@@ -12,6 +12,11 @@
 // proxy scenario's upstream is a small net/http server of this package in
 // standalone mode, or the one Options.ProxyUpstream names for a target.
 //
+// The select and peak rows are also divided by the composed limit
+// 1/(1/H + 1/D) (Limit): H is ping's req/s, D the route's statement run by
+// pgbench straight against PostgreSQL with the main pool's connection count,
+// both measured in the same run.
+//
 // The scenarios:
 //
 //	select  GET SelectPath with random ids at Rate req/s: p50, p99
@@ -21,6 +26,7 @@
 //	rows    GET RowsPath (1000 rows of ~1 KB): rows/s
 //	batch   POST /v1/batch of BatchSize SELECTs at BatchRate/s: p50
 //	pool    1 - empty acquires / acquires of the main pool during peak
+//	memory  the target's peak RSS during peak, polled from /admin/stats
 //	ping    GET /ping with Connections clients: the HTTP ceiling
 //
 // Run's error depends on failures and regressions only, never on the

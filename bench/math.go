@@ -19,6 +19,11 @@ const (
 	// upstream, extraVsDirect its req/s through pgfast divided by that.
 	extraDirectReqPerSec = "direct_req_per_s"
 	extraVsDirect        = "vs_direct"
+	// extraMaxRSS is the target's RSS high-water mark after peak in MB
+	// (process.max_rss_bytes: since the target started, not only during
+	// peak), extraRSSSamples how many reads the peak RSS is the largest of.
+	extraMaxRSS     = "max_rss_mb"
+	extraRSSSamples = "rss_samples"
 )
 
 // perSecond returns n events over d, or 0 when d is not positive.

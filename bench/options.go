@@ -121,6 +121,17 @@ type Options struct {
 	// route goes. Standalone starts its own upstream, so it must be empty
 	// there.
 	ProxyUpstream string
+	// DatabaseURL is the database the target's main pool uses, e.g.
+	// postgres://user:pass@host:5432/db: the vs limit column runs the
+	// select route's statement (LimitSQL) straight against it with pgbench
+	// for D. Without it a target run shows "—" there and says why.
+	// Standalone knows its own cluster, so it must be empty there.
+	DatabaseURL string
+	// LimitSQL is the select route's statement, with $1 the id, that D
+	// runs. Default the demo's /customers/{id} statement, which
+	// Standalone's twin and DefaultSelectPath run; set it when SelectPath
+	// names another route.
+	LimitSQL string
 	// IDs is the customer id range, 1..IDs, random ids are drawn from.
 	// Default Customers in standalone, DefaultIDs for a target.
 	IDs int
@@ -189,6 +200,11 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Customers == 0 {
 		o.Customers = DefaultIDs
+	}
+	if o.LimitSQL == "" {
+		// Validate reports an empty LimitSQL, which only a broken demo
+		// config would leave here.
+		o.LimitSQL, _ = demoSelectSQL()
 	}
 	if o.Standalone {
 		o.Token = standaloneToken
@@ -260,6 +276,12 @@ func (o Options) Validate() error {
 		if err := checkURL("admin", o.Admin); err != nil {
 			return err
 		}
+	}
+	if o.DatabaseURL != "" && o.Standalone {
+		return errors.New("bench: database URL is for a target run; standalone measures its own cluster")
+	}
+	if _, err := pgbenchScript(o.LimitSQL, o.IDs); err != nil {
+		return fmt.Errorf("bench: limit sql: %w", err)
 	}
 	if o.ProxyUpstream != "" {
 		if o.Standalone {

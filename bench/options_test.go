@@ -50,6 +50,11 @@ func TestOptionsValidate(t *testing.T) {
 	f(Options{Target: target, ProxyPath: "bench/proxy/"}, "proxy path must start with /")
 	f(Options{Target: target, ProxyUpstream: "127.0.0.1:9001"}, "proxy upstream must be an http")
 	f(Options{Standalone: true, ProxyUpstream: "http://127.0.0.1:9001"}, "standalone starts its own upstream")
+	f(Options{Standalone: true, DatabaseURL: "postgres://localhost/db"}, "standalone measures its own cluster")
+	f(Options{Target: target, LimitSQL: "SELECT 1"}, "exactly one parameter")
+	if o := (Options{Target: target}).withDefaults(); !strings.Contains(o.LimitSQL, "FROM customer WHERE customer_id = $1") {
+		t.Fatalf("got limit sql %q; want the demo's /customers/{id} statement", o.LimitSQL)
+	}
 	if o := (Options{Target: target, ProxyUpstream: "http://127.0.0.1:9001/"}).withDefaults(); o.ProxyUpstream != "http://127.0.0.1:9001" {
 		t.Fatalf("got proxy upstream %q; want the trailing slash dropped", o.ProxyUpstream)
 	}

@@ -24,10 +24,11 @@ func (rep *Report) Header() string {
 	return b.String()
 }
 
-var tableColumns = []string{"scenario", "README target", "measured", "vs /ping", "errors", "result"}
+var tableColumns = []string{"scenario", "README target", "measured", "vs /ping", "vs limit", "errors", "result"}
 
-// row returns a result's table cells, in tableColumns order.
-func (r *Result) row() []string {
+// row returns a result's table cells, in tableColumns order; limit is the
+// report's composed limit in req/s (0 when not measured).
+func (r *Result) row(limit float64) []string {
 	target := r.Target
 	if target == "" {
 		target = "—"
@@ -36,11 +37,15 @@ func (r *Result) row() []string {
 	if r.RatioToPing > 0 {
 		ratio = strconv.FormatFloat(r.RatioToPing, 'f', 2, 64) + "×"
 	}
+	vsLimit := "—"
+	if r.VsLimit > 0 && limit > 0 {
+		vsLimit = strconv.FormatFloat(r.VsLimit, 'f', 2, 64) + "× of " + formatCount(limit)
+	}
 	errs := "—"
 	if r.Requests > 0 {
 		errs = formatPercent(r.ErrorRate())
 	}
-	return []string{r.Scenario, target, r.Measured(), ratio, errs, r.Status()}
+	return []string{r.Scenario, target, r.Measured(), ratio, vsLimit, errs, r.Status()}
 }
 
 // Measured is the table's measured cell: the scenario's headline numbers,
@@ -74,6 +79,12 @@ func (r *Result) Measured() string {
 		return s
 	case ScenarioRows:
 		return formatCount(m[MetricRowsPerSec]) + " rows/s (" + formatCount(r.Extra[MetricReqPerSec]) + " req/s)"
+	case ScenarioMemory:
+		s := "peak RSS " + formatMB(m[MetricPeakRSS])
+		if hw, ok := r.Extra[extraMaxRSS]; ok {
+			s += " (high-water " + formatMB(hw) + ")"
+		}
+		return s
 	case ScenarioPool:
 		return formatPercent(m[MetricEfficiency]) + " efficiency (" + formatCount(r.Extra[extraEmptyAcquires]) +
 			" of " + formatCount(r.Extra[extraAcquires]) + " acquires found the pool empty; " +
@@ -91,7 +102,7 @@ func (rep *Report) AppendText(dst []byte) []byte {
 	tw := tabwriter.NewWriter(buf, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(tableColumns, "\t"))
 	for i := range rep.Results {
-		fmt.Fprintln(tw, strings.Join(rep.Results[i].row(), "\t"))
+		fmt.Fprintln(tw, strings.Join(rep.Results[i].row(rep.limit()), "\t"))
 	}
 	tw.Flush()
 	rep.appendNotes(buf, "")
@@ -108,7 +119,7 @@ func (rep *Report) AppendMarkdown(dst []byte) []byte {
 	buf.WriteString("| " + strings.Join(tableColumns, " | ") + " |\n")
 	buf.WriteString("|" + strings.Repeat("---|", len(tableColumns)) + "\n")
 	for i := range rep.Results {
-		cells := rep.Results[i].row()
+		cells := rep.Results[i].row(rep.limit())
 		for j := range cells {
 			cells[j] = strings.ReplaceAll(cells[j], "|", `\|`)
 		}
@@ -118,7 +129,27 @@ func (rep *Report) AppendMarkdown(dst []byte) []byte {
 	return buf.Bytes()
 }
 
-// appendNotes writes one line per note and per sample error, if any.
+// limit is the composed limit in req/s, 0 when not measured.
+func (rep *Report) limit() float64 {
+	if rep.Limit == nil {
+		return 0
+	}
+	return rep.Limit.ReqPerSec
+}
+
+// limitNote says what the vs limit column was divided by, or why it is
+// empty.
+func (l *Limit) note() string {
+	if l.Failure != "" {
+		return "vs limit: not measured: " + l.Failure
+	}
+	return fmt.Sprintf("vs limit: measured / %s req/s, the composed limit 1/(1/H + 1/D) of H = %s req/s (/ping) and D = %s statements/s "+
+		"(the route's statement straight on PostgreSQL, pgbench with %d connections for %s)",
+		formatCount(l.ReqPerSec), formatCount(l.HTTPReqPerSec), formatCount(l.DBReqPerSec), l.Connections, formatSeconds(l.Seconds))
+}
+
+// appendNotes writes one line per note and per sample error, if any, and
+// the composed limit's.
 func (rep *Report) appendNotes(buf *bytes.Buffer, bullet string) {
 	first := true
 	line := func(s string) {
@@ -143,6 +174,9 @@ func (rep *Report) appendNotes(buf *bytes.Buffer, bullet string) {
 			line(fmt.Sprintf("%s: %s of %s responses failed, e.g. %s", r.Scenario, formatCount(float64(r.Errors)),
 				formatCount(float64(r.Requests)), strings.Join(r.ErrorSamples, "; ")))
 		}
+	}
+	if rep.Limit != nil {
+		line(rep.Limit.note())
 	}
 }
 
@@ -176,6 +210,11 @@ func formatMillis(ms float64) string {
 		return strconv.FormatFloat(ms, 'f', 1, 64) + " ms"
 	}
 	return strconv.FormatFloat(ms, 'f', 0, 64) + " ms"
+}
+
+// formatMB renders megabytes with one decimal: 41.23 → "41.2 MB".
+func formatMB(mb float64) string {
+	return strconv.FormatFloat(mb, 'f', 1, 64) + " MB"
 }
 
 // formatPercent renders a 0..1 share as a percentage with two decimals.

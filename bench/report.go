@@ -17,11 +17,13 @@ const (
 	ScenarioRows   = "rows"
 	ScenarioBatch  = "batch"
 	ScenarioPool   = "pool"
+	ScenarioMemory = "memory"
 	ScenarioPing   = "ping"
 )
 
 // Scenarios are all scenario names, in table order.
-var Scenarios = []string{ScenarioSelect, ScenarioPeak, ScenarioCached, ScenarioProxy, ScenarioRows, ScenarioBatch, ScenarioPool, ScenarioPing}
+var Scenarios = []string{ScenarioSelect, ScenarioPeak, ScenarioCached, ScenarioProxy, ScenarioRows, ScenarioBatch, ScenarioPool,
+	ScenarioMemory, ScenarioPing}
 
 // Metric names: the keys of Result.Metrics, which a baseline compares.
 const (
@@ -36,11 +38,16 @@ const (
 	MetricHitRate = "hit_rate"
 	// MetricEfficiency is 1 - empty acquires / acquires of the main pool.
 	MetricEfficiency = "efficiency"
+	// MetricPeakRSS is the target's largest resident set size seen during
+	// peak, in MB (10^6 bytes).
+	MetricPeakRSS = "peak_rss_mb"
 )
 
-// HigherIsBetter reports the direction of a metric: latencies are better
-// lower, everything else higher.
-func HigherIsBetter(metric string) bool { return metric != MetricP50 && metric != MetricP99 }
+// HigherIsBetter reports the direction of a metric: latencies and memory
+// are better lower, everything else higher.
+func HigherIsBetter(metric string) bool {
+	return metric != MetricP50 && metric != MetricP99 && metric != MetricPeakRSS
+}
 
 // MaxErrorRate is the share of failed responses (non-2xx, transport errors,
 // failed batch entries) above which a scenario fails, whatever its speed.
@@ -64,6 +71,9 @@ type Report struct {
 	BatchSize   int `json:"batch_size"`
 	// Results are the scenarios that ran, in table order.
 	Results []Result `json:"results"`
+	// Limit is the composed limit the select and peak rows are divided by
+	// (their VsLimit), with H and D; nil when neither row ran.
+	Limit *Limit `json:"limit,omitempty"`
 }
 
 // Machine names the hardware and software a report was measured on, so its
@@ -103,6 +113,10 @@ type Result struct {
 	// RatioToPing is req/s divided by ping's req/s, where it applies; 0
 	// otherwise.
 	RatioToPing float64 `json:"ratio_to_ping,omitempty"`
+	// VsLimit is req/s divided by Report.Limit's composed limit, for select
+	// and peak when the limit was measured; 0 otherwise. For select, whose
+	// rate is fixed, it is the share of the limit that rate uses.
+	VsLimit float64 `json:"vs_limit,omitempty"`
 	// Pass reports whether Metrics meet Target.
 	Pass bool `json:"pass"`
 	// Failure, when set, says why the scenario could not be measured.

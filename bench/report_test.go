@@ -21,7 +21,8 @@ func fixedReport() *Report {
 		BatchRate:   20,
 		BatchSize:   100,
 		Results: []Result{
-			{Scenario: ScenarioSelect, Metrics: map[string]float64{MetricP50: 0.613, MetricP99: 3.2}, Requests: 2500, Seconds: 5},
+			{Scenario: ScenarioSelect, Metrics: map[string]float64{MetricP50: 0.613, MetricP99: 3.2}, Extra: map[string]float64{MetricReqPerSec: 500},
+				Requests: 2500, Seconds: 5},
 			{Scenario: ScenarioPeak, Metrics: map[string]float64{MetricReqPerSec: 7512.4}, Requests: 37562, Seconds: 5},
 			{Scenario: ScenarioCached, Metrics: map[string]float64{MetricReqPerSec: 12000, MetricHitRate: 0.9962}, Requests: 60000, Errors: 30,
 				ErrorSamples: []string{"status 503"}, Seconds: 5},
@@ -31,8 +32,12 @@ func fixedReport() *Report {
 			{Scenario: ScenarioBatch, Metrics: map[string]float64{MetricP50: 12.34}, Requests: 100, Seconds: 5},
 			{Scenario: ScenarioPool, Metrics: map[string]float64{MetricEfficiency: 0.999},
 				Extra: map[string]float64{extraAcquires: 37562, extraEmptyAcquires: 38}, Seconds: 5},
+			{Scenario: ScenarioMemory, Metrics: map[string]float64{MetricPeakRSS: 41.234}, Extra: map[string]float64{extraMaxRSS: 43.01}, Seconds: 5},
 			{Scenario: ScenarioPing, Metrics: map[string]float64{MetricReqPerSec: 30000}, Requests: 150000, Seconds: 5, Note: "the ceiling"},
 		},
+		// L = 1/(1/30,000 + 1/12,000) = 8,571.4 req/s.
+		Limit: &Limit{HTTPReqPerSec: 30000, DBReqPerSec: 12000, ReqPerSec: composedLimit(30000, 12000), Connections: 20, Seconds: 5,
+			Statement: "SELECT 1 FROM customer WHERE customer_id = $1"},
 	}
 	judge(rep)
 	return rep
@@ -40,21 +45,24 @@ func fixedReport() *Report {
 
 func TestJudge(t *testing.T) {
 	rep := fixedReport()
-	f := func(scenario, status string, ratio float64) {
+	limit := 1 / (1/30000.0 + 1/12000.0)
+	f := func(scenario, status string, ratio, vsLimit float64) {
 		t.Helper()
 		r := rep.Result(scenario)
-		if r.Status() != status || !near(r.RatioToPing, ratio, 1e-9) {
-			t.Fatalf("%s: got status %q, ratio %v; want %q, %v", scenario, r.Status(), r.RatioToPing, status, ratio)
+		if r.Status() != status || !near(r.RatioToPing, ratio, 1e-9) || !near(r.VsLimit, vsLimit, 1e-9) {
+			t.Fatalf("%s: got status %q, ratio %v, vs limit %v; want %q, %v, %v", scenario, r.Status(), r.RatioToPing, r.VsLimit,
+				status, ratio, vsLimit)
 		}
 	}
-	f(ScenarioSelect, "pass", 0)
-	f(ScenarioPeak, "fail", 7512.4/30000)
-	f(ScenarioCached, "fail", 0.4) // 0.05% errors: fine; 12,000 req/s misses the target
-	f(ScenarioProxy, "—", 0.7)     // no README target
-	f(ScenarioRows, "fail", 0)
-	f(ScenarioBatch, "pass", 0)
-	f(ScenarioPool, "pass", 0)
-	f(ScenarioPing, "—", 0)
+	f(ScenarioSelect, "pass", 0, 500/limit) // select's req/s is its fixed rate
+	f(ScenarioPeak, "fail", 7512.4/30000, 7512.4/limit)
+	f(ScenarioCached, "fail", 0.4, 0) // 0.05% errors: fine; 12,000 req/s misses the target
+	f(ScenarioProxy, "—", 0.7, 0)     // no README target
+	f(ScenarioRows, "fail", 0, 0)
+	f(ScenarioBatch, "pass", 0, 0)
+	f(ScenarioPool, "pass", 0, 0)
+	f(ScenarioMemory, "—", 0, 0)
+	f(ScenarioPing, "—", 0, 0)
 	if rep.Result("nope") != nil {
 		t.Fatal("got a result for an unknown scenario; want nil")
 	}
@@ -64,19 +72,21 @@ func TestMarkdown(t *testing.T) {
 	got := string(fixedReport().AppendMarkdown(nil))
 	want := `pgfast v0.1.0 bench against standalone on 2 cores (AMD EPYC), go1.26.0 linux/amd64, PostgreSQL 17.6; 5s per scenario, 1,000 connections, select at 500 req/s, batches of 100 at 20/s.
 
-| scenario | README target | measured | vs /ping | errors | result |
-|---|---|---|---|---|---|
-| select | p50 ≤ 0.8 ms, p99 ≤ 5 ms | p50 0.61 ms, p99 3.20 ms | — | 0.00% | pass |
-| peak | ≥ 15,000 req/s | 7,512 req/s | 0.25× | 0.00% | fail |
-| cached | ≥ 29,000 req/s, hit rate > 99% | 12,000 req/s, hit rate 99.62% | 0.40× | 0.05% | fail |
-| proxy | — | 21,000 req/s (0.62× direct 34,000 req/s) | 0.70× | 0.00% | — |
-| rows | ≥ 800,000 rows/s | 200,000 rows/s (200 req/s) | — | 0.00% | fail |
-| batch | p50 < 50 ms | p50 12.3 ms | — | 0.00% | pass |
-| pool | ≥ 99% efficiency | 99.90% efficiency (38 of 37,562 acquires found the pool empty; 0 waited at the gate) | — | — | pass |
-| ping | — | 30,000 req/s | — | 0.00% | — |
+| scenario | README target | measured | vs /ping | vs limit | errors | result |
+|---|---|---|---|---|---|---|
+| select | p50 ≤ 0.8 ms, p99 ≤ 5 ms | p50 0.61 ms, p99 3.20 ms | — | 0.06× of 8,571 | 0.00% | pass |
+| peak | ≥ 15,000 req/s | 7,512 req/s | 0.25× | 0.88× of 8,571 | 0.00% | fail |
+| cached | ≥ 29,000 req/s, hit rate > 99% | 12,000 req/s, hit rate 99.62% | 0.40× | — | 0.05% | fail |
+| proxy | — | 21,000 req/s (0.62× direct 34,000 req/s) | 0.70× | — | 0.00% | — |
+| rows | ≥ 800,000 rows/s | 200,000 rows/s (200 req/s) | — | — | 0.00% | fail |
+| batch | p50 < 50 ms | p50 12.3 ms | — | — | 0.00% | pass |
+| pool | ≥ 99% efficiency | 99.90% efficiency (38 of 37,562 acquires found the pool empty; 0 waited at the gate) | — | — | — | pass |
+| memory | — | peak RSS 41.2 MB (high-water 43.0 MB) | — | — | — | — |
+| ping | — | 30,000 req/s | — | — | 0.00% | — |
 
 - cached: 30 of 60,000 responses failed, e.g. status 503
 - ping: the ceiling
+- vs limit: measured / 8,571 req/s, the composed limit 1/(1/H + 1/D) of H = 30,000 req/s (/ping) and D = 12,000 statements/s (the route's statement straight on PostgreSQL, pgbench with 20 connections for 5s)
 `
 	if got != want {
 		t.Fatalf("got markdown\n%s\nwant\n%s", got, want)
@@ -88,15 +98,19 @@ func TestMarkdownFailures(t *testing.T) {
 		{Scenario: ScenarioPool, Failure: "cannot read /admin/stats"},
 		{Scenario: "a|b", Metrics: map[string]float64{}},
 		{Scenario: ScenarioProxy, Metrics: map[string]float64{}, Skipped: "no --proxy-upstream"},
-	}}
+		{Scenario: ScenarioPeak, Metrics: map[string]float64{MetricReqPerSec: 5000}, Requests: 5000},
+	}, Limit: &Limit{HTTPReqPerSec: 20000, Failure: "no --database-url: name the database"}}
 	judge(rep)
 	got := string(rep.AppendMarkdown(nil))
 	for _, want := range []string{
-		"| pool | ≥ 99% efficiency | not measured | — | — | ERROR |\n",
-		`| a\|b | — | not measured | — | — | — |`,
+		"| pool | ≥ 99% efficiency | not measured | — | — | — | ERROR |\n",
+		`| a\|b | — | not measured | — | — | — | — |`,
 		"\n- pool: cannot read /admin/stats\n",
-		"| proxy | — | skipped | — | — | skipped |\n",
+		"| proxy | — | skipped | — | — | — | skipped |\n",
 		"\n- proxy: skipped: no --proxy-upstream\n",
+		// No limit: peak's vs limit cell is empty, and the note says why.
+		"| peak | ≥ 15,000 req/s | 5,000 req/s | — | — | 0.00% | fail |\n",
+		"\n- vs limit: not measured: no --database-url: name the database\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Fatalf("got\n%s\nwant it to contain %q", got, want)
@@ -111,13 +125,15 @@ func TestText(t *testing.T) {
 		"scenario  README target                   measured",
 		"select    p50 ≤ 0.8 ms, p99 ≤ 5 ms        p50 0.61 ms, p99 3.20 ms",
 		"cached: 30 of 60,000 responses failed, e.g. status 503",
+		"memory    —                               peak RSS 41.2 MB (high-water 43.0 MB)",
+		"0.88× of 8,571",
 	} {
 		if !strings.Contains(got, want) {
 			t.Fatalf("got text\n%s\nwant it to contain %q", got, want)
 		}
 	}
-	if n := strings.Count(got, "\n"); n != 14 {
-		t.Fatalf("got %d lines; want 14 (header, blank, column names, 8 rows, blank, 2 notes)", n)
+	if n := strings.Count(got, "\n"); n != 16 {
+		t.Fatalf("got %d lines; want 16 (header, blank, column names, 9 rows, blank, 3 notes)", n)
 	}
 }
 
@@ -163,6 +179,8 @@ func TestFormat(t *testing.T) {
 	f(formatMillis(12.34), "12.3 ms")
 	f(formatMillis(250.4), "250 ms")
 	f(formatPercent(0.99623), "99.62%")
+	f(formatMB(41.25), "41.2 MB")
+	f(formatMB(175.64), "175.6 MB")
 	f(formatSeconds(5), "5s")
 	f(formatSeconds(1.5), "1.5s")
 }

@@ -23,6 +23,10 @@ type runner struct {
 	// proxy hits directly too; "" when unknown (a target run without
 	// ProxyUpstream), which skips proxy.
 	upstream string
+	// dbURL is the database the target's main pool uses, which the vs
+	// limit column's D runs against: standalone's cluster, or
+	// Options.DatabaseURL; "" when unknown.
+	dbURL string
 	// http serves probes, stats and profiles (not the load).
 	http *http.Client
 	// errs are failures outside the rows (profiles that could not be pulled).
@@ -58,7 +62,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &runner{o: o, target: o.Target, admin: o.Admin, upstream: o.ProxyUpstream,
+	r := &runner{o: o, target: o.Target, admin: o.Admin, upstream: o.ProxyUpstream, dbURL: o.DatabaseURL,
 		http: &http.Client{Timeout: o.Duration + o.Timeout + 30*time.Second}}
 	defer r.http.CloseIdleConnections()
 	name := o.Target
@@ -74,7 +78,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 				err = errors.Join(err, fmt.Errorf("bench: cannot stop standalone pgfast: %w", cerr))
 			}
 		}()
-		r.target, r.admin, r.upstream = sa.url, sa.admin, sa.upstream.url
+		r.target, r.admin, r.upstream, r.dbURL = sa.url, sa.admin, sa.upstream.url, sa.cluster.URL()
 	}
 	if _, err := get(ctx, r.http, r.target+"/ping"); err != nil {
 		return nil, fmt.Errorf("bench: cannot reach the target: %w", err)
@@ -91,7 +95,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 		BatchSize:   o.BatchSize,
 	}
 	r.progressf("%s", rep.Header())
-	rep.Results = r.runAll(ctx, o.Scenarios)
+	rep.Results, rep.Limit = r.runAll(ctx, o.Scenarios)
 	for i := range rep.Results {
 		if len(rep.Results[i].Extra) == 0 {
 			rep.Results[i].Extra = nil // as the JSON reads back
@@ -144,23 +148,37 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 }
 
 // runAll runs the wanted scenarios, ping first (the others are divided by
-// it), and returns their rows in table order. It stops early when ctx ends.
-func (r *runner) runAll(ctx context.Context, wanted []string) []Result {
+// it), then, when select or peak is wanted, the composed limit's D, and
+// returns the rows in table order and the limit (nil when neither select
+// nor peak ran). The limit needs ping's rate: when ping is not wanted it
+// runs anyway, without a row. It stops early when ctx ends.
+func (r *runner) runAll(ctx context.Context, wanted []string) ([]Result, *Limit) {
 	want := func(s string) bool { return slices.Contains(wanted, s) }
+	wantLimit := want(ScenarioSelect) || want(ScenarioPeak)
 	got := map[string]Result{}
+	var limit *Limit
 	steps := []struct {
 		run  bool
 		exec func()
 	}{
-		{want(ScenarioPing), func() { got[ScenarioPing] = r.ping(ctx) }},
-		{want(ScenarioSelect), func() { got[ScenarioSelect] = r.selectLatency(ctx) }},
-		{want(ScenarioPeak) || want(ScenarioPool), func() {
-			peak, pool := r.peak(ctx)
-			if want(ScenarioPeak) {
-				got[ScenarioPeak] = peak
+		{want(ScenarioPing) || wantLimit, func() { got[ScenarioPing] = r.ping(ctx) }},
+		// D runs while the target is idle, before the scenarios it is
+		// compared with.
+		{wantLimit, func() {
+			var h float64
+			if p := got[ScenarioPing]; !p.Failed() {
+				h = p.Metrics[MetricReqPerSec]
 			}
-			if want(ScenarioPool) {
-				got[ScenarioPool] = pool
+			limit = r.measureLimit(ctx, h, r.dbURL)
+		}},
+		{want(ScenarioSelect), func() { got[ScenarioSelect] = r.selectLatency(ctx) }},
+		// pool and memory are measured during peak, so either runs it.
+		{want(ScenarioPeak) || want(ScenarioPool) || want(ScenarioMemory), func() {
+			peak, pool, memory := r.peak(ctx, want(ScenarioMemory))
+			for _, res := range []Result{peak, pool, memory} {
+				if want(res.Scenario) {
+					got[res.Scenario] = res
+				}
 			}
 		}},
 		{want(ScenarioCached), func() { got[ScenarioCached] = r.cached(ctx) }},
@@ -178,11 +196,11 @@ func (r *runner) runAll(ctx context.Context, wanted []string) []Result {
 	}
 	var rows []Result
 	for _, s := range Scenarios {
-		if res, ok := got[s]; ok {
+		if res, ok := got[s]; ok && want(s) {
 			rows = append(rows, res)
 		}
 	}
-	return rows
+	return rows, limit
 }
 
 // writeReport writes what encode returns to path.

@@ -107,6 +107,15 @@ func checkRow(t *testing.T, r *Result) {
 			t.Fatalf("pool: got efficiency %v (present %v) over %v acquires; want 0..1 over some", e, ok, r.Extra[extraAcquires])
 		}
 		return
+	case ScenarioMemory:
+		positive(MetricPeakRSS)
+		// The high-water mark covers the whole life of the process, so it
+		// is at least any RSS seen during peak. A few MB of a 100 MB
+		// process are a plausible range, a TB is not.
+		if peak, hw := r.Metrics[MetricPeakRSS], r.Extra[extraMaxRSS]; hw < peak || peak < 1 || peak > 1e6 || r.Extra[extraRSSSamples] < 1 {
+			t.Fatalf("memory: got peak RSS %v MB, high-water %v MB over %v samples; want 1 MB <= peak <= high-water", peak, hw, r.Extra[extraRSSSamples])
+		}
+		return
 	}
 	if r.Requests == 0 || r.Seconds <= 0 {
 		t.Fatalf("%s: got %d requests in %vs; want some", r.Scenario, r.Requests, r.Seconds)
@@ -167,6 +176,7 @@ func TestRunStandalone(t *testing.T) {
 			t.Fatalf("got output\n%s\nwant a row for %s", text, s)
 		}
 	}
+	checkLimit(t, rep, text)
 	if p := progress.String(); !strings.Contains(p, "bench: peak   done") || !strings.Contains(p, "warming the cache") {
 		t.Fatalf("got progress\n%s\nwant a line per scenario", p)
 	}
@@ -188,6 +198,34 @@ func TestRunStandalone(t *testing.T) {
 
 	for _, s := range []string{ScenarioPing, ScenarioSelect, ScenarioPeak, ScenarioCached, ScenarioProxy, ScenarioRows, ScenarioBatch} {
 		checkProfiles(t, opts.ProfileDir, s)
+	}
+}
+
+// checkLimit asserts that rep measured the composed limit from its ping
+// row and a positive D, and divided select and peak by it, and that text
+// shows it.
+func checkLimit(t *testing.T, rep *Report, text string) {
+	t.Helper()
+	l := rep.Limit
+	if l == nil || l.Failure != "" {
+		t.Fatalf("got limit %+v; want one measured", l)
+	}
+	h := rep.Result(ScenarioPing).Metrics[MetricReqPerSec]
+	if l.HTTPReqPerSec != h || !(l.DBReqPerSec > 0) || !near(l.ReqPerSec, composedLimit(h, l.DBReqPerSec), 1e-9) ||
+		l.Connections < 1 || !strings.Contains(l.Statement, "$1") {
+		t.Fatalf("got limit %+v; want H = ping's %v req/s, D > 0 and L = 1/(1/H + 1/D)", l, h)
+	}
+	for _, s := range []string{ScenarioSelect, ScenarioPeak} {
+		r := rep.Result(s)
+		if !(r.VsLimit > 0) {
+			t.Fatalf("%s: got vs limit %v; want > 0", s, r.VsLimit)
+		}
+		if cell := r.row(l.ReqPerSec)[4]; !strings.HasSuffix(cell, "× of "+formatCount(l.ReqPerSec)) {
+			t.Fatalf("%s: got vs limit cell %q; want a ratio of %s", s, cell, formatCount(l.ReqPerSec))
+		}
+	}
+	if !strings.Contains(text, "vs limit: measured / "+formatCount(l.ReqPerSec)+" req/s") {
+		t.Fatalf("got output\n%s\nwant the limit's note", text)
 	}
 }
 
@@ -372,6 +410,73 @@ func TestRunTargetProxySkipped(t *testing.T) {
 		t.Fatalf("the target got %d requests; want only the reachability and version probes", n)
 	}
 	if text := out.String(); !strings.Contains(text, "proxy: skipped: no --proxy-upstream") {
+		t.Fatalf("got output\n%s\nwant the reason under the table", text)
+	}
+}
+
+// TestRunStandaloneLimitMemory runs the issue's set, ping, select, peak and
+// memory, in standalone mode: a memory row with a positive RSS, and the
+// composed limit, with D measured on the standalone cluster, on select and
+// peak.
+func TestRunStandaloneLimitMemory(t *testing.T) {
+	var out lockedBuffer
+	rep, err := Run(context.Background(), Options{
+		Standalone:  true,
+		Customers:   1000,
+		Scenarios:   []string{ScenarioPing, ScenarioSelect, ScenarioPeak, ScenarioMemory},
+		Duration:    700 * time.Millisecond,
+		Connections: 32,
+		Rate:        100,
+		Out:         &out,
+	})
+	onlyScenarioErrors(t, err)
+	var names []string
+	for i := range rep.Results {
+		names = append(names, rep.Results[i].Scenario)
+		checkRow(t, &rep.Results[i])
+	}
+	if want := []string{ScenarioSelect, ScenarioPeak, ScenarioMemory, ScenarioPing}; !slices.Equal(names, want) {
+		t.Fatalf("got rows %v; want %v", names, want)
+	}
+	if m := rep.Result(ScenarioMemory); !strings.Contains(m.Note, "includes the load generator") {
+		t.Fatalf("memory: got note %q; want standalone's caveat", m.Note)
+	}
+	if l := rep.Limit; l != nil && (l.Connections > 32 || l.Seconds != 1) {
+		t.Fatalf("got limit %+v; want at most the 32 clients' connections for 1s (0.7s rounded up)", l)
+	}
+	checkLimit(t, rep, out.String())
+	if text := out.String(); !strings.Contains(text, "peak RSS ") || !strings.Contains(text, "vs limit") {
+		t.Fatalf("got output\n%s\nwant the memory row and the vs limit column", text)
+	}
+}
+
+// TestRunTargetNoLimitNoMemory runs select and memory against a server that
+// answers {} to everything: ping runs for H without a row, the limit is
+// not measured for want of --database-url (a note, no failure), and the
+// memory row fails, as /admin/stats reports no process memory.
+func TestRunTargetNoLimitNoMemory(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{}`)) }))
+	defer srv.Close()
+	var out lockedBuffer
+	rep, err := Run(context.Background(), Options{Target: srv.URL, Admin: srv.URL, Scenarios: []string{ScenarioMemory, ScenarioSelect},
+		Duration: 300 * time.Millisecond, Connections: 8, Rate: 50, Out: &out})
+	var se *ScenarioError
+	if !errors.As(err, &se) || len(se.Failed) != 1 || se.Failed[0].Scenario != ScenarioMemory {
+		t.Fatalf("got error %v; want memory alone failed", err)
+	}
+	if len(rep.Results) != 2 || rep.Results[0].Scenario != ScenarioSelect || rep.Results[1].Scenario != ScenarioMemory {
+		t.Fatalf("got rows %+v; want select and memory, no ping", rep.Results)
+	}
+	if m := rep.Results[1]; !strings.Contains(m.Failure, "no process.rss_bytes") {
+		t.Fatalf("memory: got failure %q; want no process memory", m.Failure)
+	}
+	if l := rep.Limit; l == nil || !(l.HTTPReqPerSec > 0) || l.DBReqPerSec != 0 || !strings.Contains(l.Failure, "no --database-url") {
+		t.Fatalf("got limit %+v; want H measured and D not, for want of --database-url", l)
+	}
+	if r := rep.Results[0]; r.VsLimit != 0 || r.Failed() {
+		t.Fatalf("select: got vs limit %v, failed %v; want none and not failed", r.VsLimit, r.Failed())
+	}
+	if text := out.String(); !strings.Contains(text, "vs limit: not measured: no --database-url") {
 		t.Fatalf("got output\n%s\nwant the reason under the table", text)
 	}
 }

@@ -50,12 +50,24 @@ func (r *runner) selectLatency(ctx context.Context) Result {
 }
 
 // peak measures the uncached route with Connections clients as fast as they
-// go, and the main pool's efficiency meanwhile (the pool row).
-func (r *runner) peak(ctx context.Context) (peak, pool Result) {
+// go, and meanwhile the main pool's efficiency (the pool row) and, with
+// watchMemory, the target's RSS polled every rssPollInterval (the memory
+// row, zero otherwise).
+func (r *runner) peak(ctx context.Context, watchMemory bool) (peak, pool, memory Result) {
 	before, errBefore := readStats(ctx, r.http, r.admin)
+	var w *rssWatch
+	if watchMemory {
+		w = r.watchRSS(ctx)
+	}
 	out := r.attack(ctx, load{name: ScenarioPeak, targeter: uniformIDs(r.target, r.o.SelectPath, r.o.IDs),
 		conns: r.o.Connections, duration: r.o.Duration, profile: true})
+	if w != nil {
+		w.Stop()
+	}
 	after, errAfter := readStats(ctx, r.http, r.admin)
+	if w != nil {
+		memory = r.memoryRow(w, after, errAfter, out.elapsed)
+	}
 	peak = r.finish(&out, ScenarioPeak)
 	if peak.Failure == "" {
 		peak.Metrics[MetricReqPerSec] = perSecond(float64(out.ok), out.elapsed)
@@ -67,24 +79,24 @@ func (r *runner) peak(ctx context.Context) (peak, pool Result) {
 	// otherwise be reported twice in one line of notes.
 	if err := cmp.Or(errBefore, errAfter); err != nil {
 		pool.Failure = err.Error()
-		return peak, pool
+		return peak, pool, memory
 	}
 	b, okB := before.Pools[mainPool]
 	a, okA := after.Pools[mainPool]
 	if !okB || !okA {
 		pool.Failure = "/admin/stats has no pool " + mainPool
-		return peak, pool
+		return peak, pool, memory
 	}
 	acquires, empty := delta(b.AcquireCount, a.AcquireCount), delta(b.EmptyAcquireCount, a.EmptyAcquireCount)
 	eff, ok := efficiency(acquires, empty)
 	if !ok {
 		pool.Failure = "no connection was acquired from pool " + mainPool + " during peak"
-		return peak, pool
+		return peak, pool, memory
 	}
 	pool.Metrics[MetricEfficiency] = eff
 	pool.Extra[extraAcquires], pool.Extra[extraEmptyAcquires] = float64(acquires), float64(empty)
 	pool.Extra[extraGateWaits] = float64(delta(b.GateWaitCount, a.GateWaitCount))
-	return peak, pool
+	return peak, pool, memory
 }
 
 // cached measures the cached route with Zipf-distributed keys and

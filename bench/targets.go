@@ -35,8 +35,12 @@ var goals = map[string]goal{
 // measured cell.
 var ratioScenarios = map[string]bool{ScenarioPeak: true, ScenarioCached: true, ScenarioProxy: true}
 
-// judge fills the targets, Pass and RatioToPing of rep's results.
+// judge fills the targets, Pass, RatioToPing and VsLimit of rep's results.
 func judge(rep *Report) {
+	var limit float64
+	if rep.Limit != nil {
+		limit = rep.Limit.ReqPerSec
+	}
 	var ping float64
 	if p := rep.Result(ScenarioPing); p != nil && !p.Failed() {
 		ping = p.Metrics[MetricReqPerSec]
@@ -50,6 +54,14 @@ func judge(rep *Report) {
 		}
 		if ratioScenarios[r.Scenario] && ping > 0 {
 			r.RatioToPing = r.Metrics[MetricReqPerSec] / ping
+		}
+		if limitScenarios[r.Scenario] && limit > 0 && !r.Failed() {
+			// select's req/s is an extra: its metrics are latencies.
+			rps, ok := r.Metrics[MetricReqPerSec]
+			if !ok {
+				rps = r.Extra[MetricReqPerSec]
+			}
+			r.VsLimit = rps / limit
 		}
 	}
 }

@@ -27,8 +27,22 @@ Scenarios (--scenarios, default all; each runs for --duration):
   rows    GET --rows-path (1000 rows of about 1 KB): rows/s
   batch   POST /v1/batch of --batch-size SELECTs (--token) at --batch-rate/s: p50
   pool    1 - empty acquires / acquires of the main pool during peak (/admin/stats)
+  memory  the target's peak RSS during peak, polled every 100 ms from /admin/stats
+          (process.rss_bytes), and its high-water mark after (max_rss_bytes); asking
+          for memory (or pool) runs the peak load even without its row
   ping    GET /ping with --connections clients: the HTTP ceiling; peak, cached and
           proxy are shown as a ratio of it
+
+The "vs limit" column of select and peak divides their req/s by the composed
+limit 1/(1/H + 1/D) measured in the same run: H is ping's req/s (ping runs for
+it even when not asked for), D is the select route's statement (--limit-sql,
+default the demo's /customers/{id} statement) run by pgbench in prepared mode
+straight against PostgreSQL with as many connections as the target's main pool
+runs statements at once (min of max_conns and max_concurrent_queries, from
+/admin/stats, at most --connections), for --duration rounded up to seconds.
+--standalone uses its own cluster; against a target, --database-url names the
+database (without it the column shows "—" and a note says why). pgbench comes
+from PATH or beside the postgres binaries.
 
 Against a target, the routes come from flags: --select-path /customers/{id},
 --cached-path /customers/{id}, --rows-path "/customers?limit=1000", ids 1..--ids
@@ -47,7 +61,8 @@ to (e.g. http://127.0.0.1:9001), which bench hits directly for the ratio;
 without --proxy-upstream the proxy row is reported as skipped (not an error).
 
 The table prints each row's README target, the measured value, the ratio to
-/ping where it applies, the failed share and pass or fail, under a header that
+/ping where it applies, the ratio to the composed limit (select and peak), the
+failed share and pass or fail, under a header that
 names this machine (cores, CPU, Go, PostgreSQL). The targets come from an
 8-core machine, so fail is expected on smaller ones and does NOT change the exit
 code. The exit code is 1 when a scenario fails (more than 0.1% of its responses
@@ -72,7 +87,7 @@ func benchCommand() *cli.Command {
 			&cli.StringFlag{Name: "admin", Usage: "its admin listener (default: the target's host on port 8581)"},
 			&cli.BoolFlag{Name: "standalone", Usage: "start PostgreSQL (embedded) and pgfast in process instead of --target"},
 			&cli.IntFlag{Name: "customers", Value: bench.DefaultIDs, Usage: "demo rows --standalone loads"},
-			&cli.StringFlag{Name: "scenarios", Value: "all", Usage: "comma-separated: select,peak,cached,proxy,rows,batch,pool,ping"},
+			&cli.StringFlag{Name: "scenarios", Value: "all", Usage: "comma-separated: select,peak,cached,proxy,rows,batch,pool,memory,ping"},
 			&cli.DurationFlag{Name: "duration", Value: bench.DefaultDuration, Usage: "length of each scenario"},
 			&cli.IntFlag{Name: "connections", Value: bench.DefaultConnections, Usage: "clients of peak, cached, proxy and ping (rows uses at most 32)"},
 			&cli.IntFlag{Name: "rate", Value: bench.DefaultRate, Usage: "fixed rate of select, requests per second"},
@@ -84,6 +99,8 @@ func benchCommand() *cli.Command {
 			&cli.StringFlag{Name: "rows-path", Value: bench.DefaultRowsPath, Usage: "route answering a JSON array of many rows"},
 			&cli.StringFlag{Name: "proxy-path", Value: bench.DefaultProxyPath, Usage: "upstream route of proxy; it requests <proxy-path>x (--standalone serves /bench/proxy/*)"},
 			&cli.StringFlag{Name: "proxy-upstream", Usage: "base URL of the upstream --proxy-path forwards to, hit directly for proxy's ratio; without it a --target run skips proxy"},
+			&cli.StringFlag{Name: "database-url", Usage: "database of the target's main pool, which the vs limit column's D runs against with pgbench (--standalone uses its own)"},
+			&cli.StringFlag{Name: "limit-sql", Usage: "the --select-path route's statement, $1 the id, that D runs", DefaultText: "the demo's /customers/{id} statement"},
 			&cli.IntFlag{Name: "ids", Usage: "ids are drawn from 1..ids", DefaultText: "--customers with --standalone, else 100000"},
 			&cli.IntFlag{Name: "cached-keys", Usage: "key space of cached: ids 1..N, each requested once before the measurement", DefaultText: "10000, at most --ids"},
 			&cli.Float64Flag{Name: "zipf-s", Value: bench.DefaultZipfS, Usage: "skew of cached's keys (> 1; larger is hotter)"},
@@ -119,6 +136,8 @@ func benchCommand() *cli.Command {
 				RowsPath:      c.String("rows-path"),
 				ProxyPath:     c.String("proxy-path"),
 				ProxyUpstream: c.String("proxy-upstream"),
+				DatabaseURL:   c.String("database-url"),
+				LimitSQL:      c.String("limit-sql"),
 				IDs:           c.Int("ids"),
 				ZipfS:         c.Float64("zipf-s"),
 				JSONPath:      c.String("json"),
