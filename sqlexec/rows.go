@@ -18,10 +18,10 @@ import (
 // whole, a cache fill and a streamed body alike. A Rows is for one
 // goroutine at a time and must be released exactly once.
 type Rows struct {
-	db     *DB
-	conn   *pool.Conn
-	pl     *pgconn.Pipeline // when settings travel ahead of the statement
-	rr     *pgconn.ResultReader
+	db   *DB
+	conn *pool.Conn
+	pl   *pgconn.Pipeline // when settings travel ahead of the statement
+	rr   *pgconn.ResultReader
 	// ctx is the caller's context, or one bounded by the timeout when the
 	// caller's can be cancelled; cancel is nil for a caller's context that
 	// cannot be (context.Background()): then the connection's socket
@@ -31,7 +31,7 @@ type Rows struct {
 	deadline bool // a socket deadline is set and must be cleared
 	stop     *stopper
 	start    time.Time
-	enc    encoder
+	enc      encoder
 	// peeked: the first row was read ahead (to retry a statement whose
 	// prepared plan went stale) and is the current row of rr.
 	peeked bool
