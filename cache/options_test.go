@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -30,6 +31,7 @@ func TestOptionsValidate(t *testing.T) {
 	f(Options{}, "MaxBytes must be at least 1")                                          // required: no default here
 	f(Options{MaxBytes: -1}, "MaxBytes")
 	f(Options{MaxBytes: 1, NumCounters: -1}, "NumCounters")
+	f(Options{MaxBytes: 1, MaxKeys: -1}, "MaxKeys")
 	f(Options{MaxBytes: 1, BufferItems: -64}, "BufferItems")
 	f(Options{MaxBytes: 1, CompressMinBytes: -1}, "CompressMinBytes")
 	f(Options{MaxBytes: 1, Compress: true, BrotliLevel: 5}, "GzipLevel must be between 1 and 9") // 0 would store
@@ -46,7 +48,7 @@ func TestOptionsDefaults(t *testing.T) {
 	o := Options{MaxBytes: 256 << 20}.withDefaults()
 	want := Options{
 		MaxBytes:    256 << 20,
-		NumCounters: (256 << 20) / 1024 * 10,
+		NumCounters: (256 << 20) / (1024 + entryOverhead) * 10,
 		BufferItems: 64,
 	}
 	if o != want {
@@ -55,6 +57,12 @@ func TestOptionsDefaults(t *testing.T) {
 	if o := (Options{MaxBytes: 1}).withDefaults(); o.NumCounters != 1000 {
 		t.Fatalf("NumCounters of a 1-byte budget: got %d; want 1000", o.NumCounters)
 	}
+	if o := (Options{MaxBytes: 256 << 20, MaxKeys: 3}).withDefaults(); o.NumCounters != 1000 {
+		t.Fatalf("NumCounters with MaxKeys 3: got %d; want 1000", o.NumCounters)
+	}
+	if o := (Options{MaxBytes: 256 << 20, MaxKeys: 3, NumCounters: 77}).withDefaults(); o.NumCounters != 77 {
+		t.Fatalf("NumCounters set: got %d; want 77 (MaxKeys only shapes the default)", o.NumCounters)
+	}
 	c, err := New(Options{MaxBytes: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
@@ -62,5 +70,48 @@ func TestOptionsDefaults(t *testing.T) {
 	defer c.Close()
 	if got := c.Stats().MaxCost; got != 1<<20 {
 		t.Fatalf("MaxCost: got %d; want %d", got, 1<<20)
+	}
+}
+
+// NumCounters' default is ten counters per entry the cache can hold: the fewer of
+// MaxKeys and what MaxBytes holds at 1 KiB plus overhead per entry, within bounds.
+func TestNumCounters(t *testing.T) {
+	f := func(maxBytes, maxKeys, want int64) {
+		t.Helper()
+		if got := numCounters(maxBytes, maxKeys); got != want {
+			t.Fatalf("numCounters(%d, %d): got %d; want %d", maxBytes, maxKeys, got, want)
+		}
+	}
+	perEntry := int64(1024 + entryOverhead)
+	f(256<<20, 0, (256<<20)/perEntry*10)     // unknown keys: the budget decides
+	f(256<<20, 1<<30, (256<<20)/perEntry*10) // more keys than the budget holds
+	f(256<<20, 5000, 50000)                  // a bounded route table
+	f(256<<20, 2, minCounters)               // two keyless routes
+	f(1, 0, minCounters)                     // a tiny budget
+	f(64<<30, 0, maxCounters)                // a huge budget stays bounded
+	f(1<<62, 0, maxCounters)                 // without overflowing
+	f(100*perEntry, 0, 1000)                 // exactly 100 entries
+	f(1000*perEntry, 0, 10000)               // exactly 1000 entries
+}
+
+// The sketch of a cache that holds few keys is small: ristretto allocates the
+// counters in New, used or not, and they count as live heap for the GC's pacing.
+func TestNumCountersAllocation(t *testing.T) {
+	allocated := func(o Options) uint64 {
+		t.Helper()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		c, err := New(o)
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	full := allocated(Options{MaxBytes: 256 << 20})
+	few := allocated(Options{MaxBytes: 256 << 20, MaxKeys: 2})
+	if full < 4<<20 || few > 1<<20 {
+		t.Fatalf("allocated by New: got %d bytes for 256MiB and unknown keys, %d for 2 keys; want over 4 MiB and under 1 MiB", full, few)
 	}
 }

@@ -42,7 +42,7 @@ func TestDecodeErrors(t *testing.T) {
 	f("bogus: 1\n",
 		`config: bogus: unknown key (known keys: server, databases, accounts, upstreams, routes, cache, limits, auth, log, data_dir) (line 1)`)
 	f("server:\n  adr: x\n",
-		`config: server.adr: unknown key (did you mean "addr"? known keys: addr, admin_addr, read_timeout, write_timeout, idle_timeout, shutdown_timeout, max_body_bytes, max_header_bytes, max_conns, stream_min_rate, max_inflight_response_bytes, max_spill_bytes, cors, compression, tls) (line 2)`)
+		`config: server.adr: unknown key (did you mean "addr"? known keys: addr, admin_addr, read_timeout, write_timeout, idle_timeout, shutdown_timeout, max_body_bytes, max_header_bytes, max_conns, stream_min_rate, max_inflight_response_bytes, max_spill_bytes, memory_limit, cors, compression, tls) (line 2)`)
 	f("server:\n  cors:\n    alowed_origins: []\n",
 		`config: server.cors.alowed_origins: unknown key (did you mean "allowed_origins"? known keys: allowed_origins, allowed_methods, allowed_headers, expose_headers, allow_credentials, max_age) (line 3)`)
 	f("auth:\n  jwt:\n    secrt: x\n",
@@ -62,6 +62,7 @@ func TestDecodeErrors(t *testing.T) {
 	f("routes:\n  - name: a\n  - name: b\n    cache: 6Os\n",
 		`config: routes[1].cache: cannot parse duration "6Os" (line 4)`)
 	f("server:\n  read_timeout: -1s\n", `config: server.read_timeout: must not be negative, got "-1s" (line 2)`)
+	f("server:\n  memory_limit: -1MiB\n", `config: server.memory_limit: must not be negative, got "-1MiB" (line 2)`)
 	f("server:\n  max_body_bytes: 1MB2\n",
 		`config: server.max_body_bytes: cannot parse size "1MB2": want bytes or a number with B, KB, KiB, MB, MiB, GB, GiB, TB or TiB (line 2)`)
 	f("limits:\n  default: 10/fortnight\n",
@@ -117,7 +118,7 @@ func TestDecodeJSON(t *testing.T) {
 		wantErrs(t, src, err, want...)
 	}
 	f("{\n  \"server\": {\n    \"adr\": \":1\"\n  }\n}",
-		`config: server.adr: unknown key (did you mean "addr"? known keys: addr, admin_addr, read_timeout, write_timeout, idle_timeout, shutdown_timeout, max_body_bytes, max_header_bytes, max_conns, stream_min_rate, max_inflight_response_bytes, max_spill_bytes, cors, compression, tls) (line 3)`)
+		`config: server.adr: unknown key (did you mean "addr"? known keys: addr, admin_addr, read_timeout, write_timeout, idle_timeout, shutdown_timeout, max_body_bytes, max_header_bytes, max_conns, stream_min_rate, max_inflight_response_bytes, max_spill_bytes, memory_limit, cors, compression, tls) (line 3)`)
 	f("{\n  \"routes\": [\n    {\"name\": \"a\", \"cache\": \"6Os\"}\n  ]\n}",
 		`config: routes[0].cache: cannot parse duration "6Os" (line 3)`)
 	f("{\"server\": {\"max_conns\": \"10\"}}", `config: server.max_conns: must be an integer, got "10" (line 1)`)

@@ -166,6 +166,7 @@ func base() *Config {
 			StreamMinRate:            64 * KiB,
 			MaxInflightResponseBytes: 256 * MiB,
 			MaxSpillBytes:            1 * GiB,
+			MemoryLimit:              0, // Go's default: no soft limit
 			CORS: CORS{
 				AllowedMethods: []string{"GET", "POST"},
 				AllowedHeaders: []string{"Authorization", "Content-Type"},

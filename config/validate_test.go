@@ -175,14 +175,16 @@ func TestValidateGoLiteral(t *testing.T) {
 	c := Default()
 	c.Server.ReadTimeout = Duration(-time.Second)
 	c.Cache.MaxBytes = -1
+	c.Server.MemoryLimit = -1
 	c.Routes = []Route{{Name: "a", Path: "/a", SQL: "SELECT 1"}}
 	wantErrs(t, "literal", c.Validate(),
 		`config: server.read_timeout: must not be negative, got -1s`,
+		`config: server.memory_limit: must not be negative, got -1`,
 		`config: cache.max_bytes: must not be negative, got -1`,
 		`config: routes[0].method: an sql route needs a method (Load's default is GET)`,
 		`config: routes[0].auth: must be one of none, token, jwt; got ""`,
 		`config: routes[0].result: must be one of one, many, value; got ""`)
-	c.Server.ReadTimeout, c.Cache.MaxBytes = 0, MiB // cache.max_bytes 0 is refused (TestValidateErrors)
+	c.Server.ReadTimeout, c.Cache.MaxBytes, c.Server.MemoryLimit = 0, MiB, 0 // cache.max_bytes 0 is refused (TestValidateErrors)
 	c.withDefaults()
 	if err := c.Validate(); err != nil {
 		t.Fatalf("unexpected error: %v", err)
@@ -210,6 +212,24 @@ func TestExplicitZeros(t *testing.T) {
 	}
 }
 
+// server.memory_limit takes a size; 0 (the default) leaves Go's own limit.
+func TestMemoryLimit(t *testing.T) {
+	f := func(src string, want ByteSize) {
+		t.Helper()
+		c, err := Parse([]byte(src), "yaml")
+		if err != nil {
+			t.Fatalf("%q: %v", src, err)
+		}
+		if got := c.Server.MemoryLimit; got != want {
+			t.Fatalf("%q: server.memory_limit: got %s; want %s", src, got, want)
+		}
+	}
+	f("log: {level: info}", 0)
+	f("server: {memory_limit: 0}", 0)
+	f("server: {memory_limit: 512MiB}", 512*MiB)
+	f("server: {memory_limit: 1000000}", 1000000)
+}
+
 func TestDefault(t *testing.T) {
 	c := Default()
 	if err := c.Validate(); err != nil {
@@ -226,6 +246,7 @@ func TestDefault(t *testing.T) {
 		{"server.addr", c.Server.Addr, "127.0.0.1:8580"},
 		{"server.stream_min_rate", c.Server.StreamMinRate, 64 * KiB},
 		{"server.max_inflight_response_bytes", c.Server.MaxInflightResponseBytes, 256 * MiB},
+		{"server.memory_limit", c.Server.MemoryLimit, ByteSize(0)},
 		{"server.admin_addr", c.Server.AdminAddr, "127.0.0.1:8581"},
 		{"server.read_timeout", c.Server.ReadTimeout.Std(), 10 * time.Second},
 		{"server.write_timeout", c.Server.WriteTimeout.Std(), 10 * time.Second},

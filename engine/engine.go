@@ -44,6 +44,8 @@ type Engine struct {
 	// instead of after their grace period, and Close waits for them.
 	stopped  chan struct{}
 	retiring sync.WaitGroup
+	// reloads is the reload history the status page shows.
+	reloads reloadHistory
 
 	load func() (*config.Config, error)
 
@@ -139,8 +141,16 @@ func (e *Engine) newServer(cfg *config.Config) *fasthttp.Server {
 		NoDefaultContentType:          true,
 		NoDefaultDate:                 false,
 		CloseOnShutdown:               true,
-		ReduceMemoryUsage:             false,
-		Logger:                        fasthttpLogger{e.log},
+		// A keep-alive connection between requests gives its read and
+		// write buffers (8 KiB + 4 KiB here) back to fasthttp's pools, so
+		// 1000 connections hold buffers only while they have a request in
+		// hand: about 5 MB less peak RSS under 1000 connections on an
+		// uncached route, throughput within run-to-run noise (README,
+		// Memory). WriteBufferSize stays fasthttp's 4 KiB: 2 KiB saved
+		// about 2 MB of heap but no measurable RSS, and costs large
+		// responses more write calls.
+		ReduceMemoryUsage: true,
+		Logger:            fasthttpLogger{e.log},
 	}
 }
 

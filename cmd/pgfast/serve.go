@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -64,6 +65,12 @@ func serve(ctx context.Context, load func() (*config.Config, error), out io.Writ
 	}
 	log := newLogger(cfg.Log, os.Stderr)
 	slog.SetDefault(log)
+	// 0 leaves Go's limit alone (GOMEMLIMIT if set, else none). A soft limit:
+	// near it the GC runs more often instead of letting the heap double.
+	if l := cfg.Server.MemoryLimit; l > 0 {
+		debug.SetMemoryLimit(int64(l))
+		log.Info("Go memory limit set", "server.memory_limit", l.String())
+	}
 
 	var cluster *embedpg.Cluster
 	if cfg.Embedded() {
