@@ -22,6 +22,11 @@ deps:
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq redis-server >/dev/null; \
 	else echo "deps: redis-server found: $$(command -v redis-server)"; fi
 	@PATH="$(PATH):$$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tr "\n" ":")" command -v initdb >/dev/null && echo "deps: PostgreSQL server binaries: $$(PATH="$(PATH):$$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tr "\n" ":")" command -v initdb)" || { echo "deps: PostgreSQL still missing after install" >&2; exit 1; }
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "deps: chromium not found (the status page is tested in a headless browser); installing chromium"; \
+		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; \
+	else echo "deps: chromium found: $$(command -v chromium)"; fi
 	@if ! command -v gcc >/dev/null 2>&1; then \
 		echo "deps: no C compiler (sqlclass uses libpg_query through cgo); installing gcc"; \
 		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -29,8 +29,9 @@ var allowedImports = map[string][]string{
 	"internal/testredis": nil,
 	"sqlexec":            {"rowcodec", "pool"},
 	"upstream":           nil,
+	"openapi":            nil,
 	"script":             nil,
-	"engine":             {"sqlexec", "upstream", "script", "rowcodec", "pool", "cache", "limiter", "sqlclass", "jwtauth", "config"},
+	"engine":             {"sqlexec", "upstream", "script", "openapi", "rowcodec", "pool", "cache", "limiter", "sqlclass", "jwtauth", "config"},
 	"bench":              {"", "engine", "embedpg", "config"},
 	"cmd/pgfast":         {"", "engine", "bench", "config", "embedpg"},
 }

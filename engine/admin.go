@@ -42,6 +42,8 @@ func (e *Engine) handleAdmin(ctx *fasthttp.RequestCtx) {
 	}()
 	path := string(ctx.Path())
 	switch {
+	case path == "/":
+		serveStatusPage(ctx)
 	case path == "/metrics":
 		e.serveMetrics(ctx)
 	case path == "/debug/pprof/" || path == "/debug/pprof":

@@ -24,7 +24,9 @@ func (e *Engine) Reload(ctx context.Context) error {
 	}
 	cfg, err := e.load()
 	if err != nil {
-		return fmt.Errorf("cannot load new config: %w", err)
+		err = fmt.Errorf("cannot load new config: %w", err)
+		e.reloads.add(ReloadEvent{Time: time.Now(), Error: err.Error()})
+		return err
 	}
 	return e.ReloadConfig(ctx, cfg)
 }
@@ -41,8 +43,10 @@ func (e *Engine) ReloadConfig(ctx context.Context, cfg *config.Config) error {
 	prev := e.state.Load()
 	next, err := buildState(ctx, e, cfg, prev)
 	if err != nil {
+		e.reloads.add(ReloadEvent{Time: time.Now(), Error: err.Error()})
 		return err
 	}
+	e.reloads.add(ReloadEvent{Time: time.Now(), OK: true, Routes: len(cfg.Routes)})
 	e.state.Store(next)
 	e.log.Info("config reloaded", "routes", len(cfg.Routes), "accounts", len(cfg.Accounts))
 	// Pools the new state did not take over close after the grace period,

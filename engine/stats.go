@@ -26,6 +26,10 @@ type Stats struct {
 	Upstreams map[string]upstream.Stats `json:"upstreams"`
 	// Process is the process's memory now and at its peak.
 	Process ProcessStats `json:"process"`
+	// Routes are the endpoints' request counts and latency by name.
+	Routes map[string]RouteStats `json:"routes"`
+	// Reloads are the latest reloads, newest last.
+	Reloads []ReloadEvent `json:"reloads"`
 }
 
 // StreamStats is the spool, budget and connection-limit part of Stats.
@@ -62,6 +66,8 @@ func (e *Engine) Stats() Stats {
 		InflightBytes: used, InflightPeakBytes: peak, InflightRejected: sc.rejected.Load(),
 		ConnsOpen: int64(e.conns.Load()), ConnsRejected: sc.connsOver.Load()}
 	s.Process = processStats()
+	s.Routes = e.metrics.routeStats()
+	s.Reloads = e.reloads.list()
 	s.Upstreams = make(map[string]upstream.Stats, len(st.upstreams))
 	for name, gu := range st.upstreams {
 		s.Upstreams[name] = gu.up.Stats()
