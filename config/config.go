@@ -50,6 +50,10 @@ type Config struct {
 	Auth Auth `yaml:"auth"`
 	// Log configures the process, access and audit logs.
 	Log Log `yaml:"log"`
+	// ScriptLimits bound every route script's calls (DESIGN §10).
+	ScriptLimits ScriptLimits `yaml:"script_limits"`
+	// OpenAPI serves the OpenAPI 3.1 document of the route table on the public listener.
+	OpenAPI OpenAPI `yaml:"openapi"`
 	// DataDir is the embedded PostgreSQL's home (its cluster lives in DataDir/pg). Default
 	// "./.pgfast"; flag --data-dir, env PGFAST_DATA_DIR. Change it to keep the data elsewhere.
 	DataDir string `yaml:"data_dir"`
@@ -355,4 +359,23 @@ type Log struct {
 	Audit string `yaml:"audit"`
 	// AuditParams writes query parameters to the audit log. Default false: they are redacted.
 	AuditParams bool `yaml:"audit_params"`
+}
+
+// ScriptLimits bound each call of a route's Lua script: past Timeout the call is stopped
+// and the request answers 500; MaxMemoryBytes bounds what one call may allocate (strings
+// built, heap grown).
+type ScriptLimits struct {
+	// Timeout bounds one on_request or on_response call. Default 20ms; must be > 0.
+	Timeout Duration `yaml:"timeout"`
+	// MaxMemoryBytes bounds one call's memory. Default 64MiB; must be > 0.
+	MaxMemoryBytes ByteSize `yaml:"max_memory_bytes"`
+}
+
+// OpenAPI configures GET <path>: the OpenAPI 3.1 document generated from the compiled route
+// table (also `pgfast openapi --config FILE`).
+type OpenAPI struct {
+	// Enabled serves the document. Default true.
+	Enabled bool `yaml:"enabled"`
+	// Path is where it is served. Default "/openapi.json".
+	Path string `yaml:"path"`
 }

@@ -181,8 +181,10 @@ func base() *Config {
 			Leeway:      Duration(30 * time.Second),
 			Require:     []string{"exp"},
 		}},
-		Log:     Log{Level: "info", Format: "json"},
-		DataDir: "./.pgfast",
+		Log:          Log{Level: "info", Format: "json"},
+		ScriptLimits: ScriptLimits{Timeout: Duration(20 * time.Millisecond), MaxMemoryBytes: 64 * MiB},
+		OpenAPI:      OpenAPI{Enabled: true, Path: "/openapi.json"},
+		DataDir:      "./.pgfast",
 	}
 }
 

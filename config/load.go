@@ -225,6 +225,7 @@ func (c *Config) resolvePaths(dir string) {
 		if s := c.Routes[i].Static; s != nil {
 			rel(&s.Dir)
 		}
+		rel(&c.Routes[i].Script)
 	}
 	for _, u := range c.Upstreams {
 		if u != nil {

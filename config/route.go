@@ -97,6 +97,9 @@ type Route struct {
 	MaxBodyBytes ByteSize `yaml:"max_body_bytes"`
 	// ResponseHeaders change the response's headers, for any backend; see HeaderRules.
 	ResponseHeaders HeaderRules `yaml:"response_headers"`
+	// Script is a Lua file (relative to the config file) whose on_request and on_response
+	// run around the backend, for any backend (DESIGN §10). Default none.
+	Script string `yaml:"script"`
 
 	// Result (sql routes only) is one (default: the first row as an object, 404 when none),
 	// many (an array) or value (the first column of the first row, 404 when none).

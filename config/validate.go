@@ -46,6 +46,7 @@ func (c *Config) validate(files bool) error {
 	v.upstreams()
 	v.routes()
 	v.cache()
+	v.scriptsAndOpenAPI()
 	v.limits()
 	v.jwt()
 	v.log()
@@ -276,6 +277,18 @@ func (v *validator) cache() {
 	}
 	if v.c.Cache.StreamThresholdBytes <= 0 {
 		v.fail("cache.stream_threshold_bytes", "must be > 0, got %s", v.c.Cache.StreamThresholdBytes)
+	}
+}
+
+func (v *validator) scriptsAndOpenAPI() {
+	if v.c.ScriptLimits.Timeout <= 0 {
+		v.fail("script_limits.timeout", "must be > 0, got %s", v.c.ScriptLimits.Timeout)
+	}
+	if v.c.ScriptLimits.MaxMemoryBytes <= 0 {
+		v.fail("script_limits.max_memory_bytes", "must be > 0, got %s", v.c.ScriptLimits.MaxMemoryBytes)
+	}
+	if o := v.c.OpenAPI; o.Enabled && !strings.HasPrefix(o.Path, "/") {
+		v.fail("openapi.path", "must start with /, got %q", o.Path)
 	}
 }
 

@@ -165,6 +165,9 @@ func (v *validator) files() {
 		if r.Static != nil && r.Static.Dir != "" {
 			v.file(indexPath("routes", i)+".static.dir", r.Static.Dir, true)
 		}
+		if r.Script != "" {
+			v.file(indexPath("routes", i)+".script", r.Script, false)
+		}
 	}
 	names := make([]string, 0, len(v.c.Upstreams))
 	for name, u := range v.c.Upstreams {
@@ -189,6 +192,6 @@ func (v *validator) file(path, name string, dir bool) {
 	case dir && !fi.IsDir():
 		v.fail(path, "%q is not a directory", name)
 	case !dir && fi.IsDir():
-		v.fail(path, "%q is a directory; want a PEM file", name)
+		v.fail(path, "%q is a directory; want a file", name)
 	}
 }

@@ -173,7 +173,7 @@ func TestLoadChecksFiles(t *testing.T) {
 	_, err = load("public", "nowhere")
 	wantErrs(t, "directories", err,
 		`config: routes[0].static.dir: "`+filepath.Join(dir, "nowhere")+`" does not exist (`+file+`:4)`,
-		`config: upstreams.u.tls.ca_file: "`+filepath.Join(dir, "public")+`" is a directory; want a PEM file (`+file+`:2)`)
+		`config: upstreams.u.tls.ca_file: "`+filepath.Join(dir, "public")+`" is a directory; want a file (`+file+`:2)`)
 
 	// Parse and Validate do not touch the file system.
 	if _, err := Parse([]byte("upstreams:\n  u: {targets: [{url: 'https://h'}], tls: {ca_file: /nowhere.pem}}\nroutes:\n  - {name: s, path: /s/*, static: {dir: /nowhere}}\n"), "yaml"); err != nil {

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"time"
 
+	"log/slog"
+
 	"github.com/pgfast/pgfast/cache"
+	"github.com/pgfast/pgfast/script"
 
 	"github.com/pgfast/pgfast/config"
 )
@@ -40,7 +43,10 @@ type endpoint struct {
 	// as a stream (upstream routes) instead of having it buffered.
 	maxBody     int64
 	streamsBody bool
-	metrics     *endpointMetrics
+	// script is the route's Lua (nil for none), scriptLog its error log.
+	script    *script.Script
+	scriptLog *slog.Logger
+	metrics   *endpointMetrics
 }
 
 // backend answers a request whose auth, limit and parameters passed.
@@ -109,6 +115,11 @@ func (ep *endpoint) run(r *request) error {
 	if err := r.applyLimit(&ep.limit); err != nil {
 		return err
 	}
+	if ep.script != nil && ep.script.HasRequest() {
+		if done, err := ep.onRequest(r); done || err != nil {
+			return err
+		}
+	}
 	if err := gather(r, ep.params, &r.values); err != nil {
 		return err
 	}
@@ -121,6 +132,9 @@ func (ep *endpoint) run(r *request) error {
 			r.ctx.Response.Header.SetCanonical(headerCacheControl, ep.cacheControl)
 		}
 		err = ep.backend.serve(r)
+	}
+	if err == nil && ep.script != nil && ep.script.HasResponse() {
+		err = ep.onResponse(r)
 	}
 	if err == nil && ep.respHeaders != nil {
 		ep.respHeaders.apply(r, &r.ctx.Response.Header)

@@ -99,7 +99,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 	}
 	e.audit = slog.New(slog.NewJSONHandler(aw, nil))
 	e.metrics = newMetrics(e)
-	e.metrics.reg.MustRegister(&streamCollector{e: e}, &upstreamCollector{e: e})
+	e.metrics.reg.MustRegister(&streamCollector{e: e}, &upstreamCollector{e: e}, &scriptCollector{e: e})
 	c, err := cache.New(cacheOptions(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/pgfast/pgfast/cache"
 	"github.com/pgfast/pgfast/jwtauth"
 	"github.com/pgfast/pgfast/limiter"
+	"github.com/pgfast/pgfast/script"
 )
 
 // request is the per-request scratch state, pooled. It must not be kept
@@ -39,6 +40,8 @@ type request struct {
 	// upstream and target name what an upstream route forwarded to, for
 	// the access log.
 	upstream, target string
+	// scriptReq is the script's view of the request, reused.
+	scriptReq script.Request
 	// dynamic marks a response built for this request alone (not a cached
 	// entry): it may be compressed on the way out.
 	dynamic bool
@@ -58,6 +61,7 @@ const maxPooledBuf = 64 << 10
 func releaseRequest(r *request) {
 	r.ctx, r.st, r.ep, r.body, r.dynamic, r.claims, r.acc, r.limited = nil, nil, nil, nil, false, nil, nil, false
 	r.reqIDLen, r.upstream, r.target = 0, "", ""
+	r.scriptReq = script.Request{}
 	if cap(r.zbuf) > maxPooledBuf {
 		r.zbuf = nil
 	}

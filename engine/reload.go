@@ -87,24 +87,43 @@ func reusable(prev *state, name string, dc *config.Database) *database {
 // connects and every route's SQL is prepared. It is `pgfast check`; it
 // returns the accounts' weak-role warnings (which do not fail it).
 func Check(ctx context.Context, cfg *config.Config) (warnings []string, err error) {
+	err = compiled(ctx, cfg, func(st *state) error {
+		for name, db := range st.dbs {
+			if err := db.pool.Ping(ctx); err != nil {
+				return fmt.Errorf("databases.%s: cannot connect: %w", name, err)
+			}
+		}
+		warnings = st.warnings
+		return nil
+	})
+	return warnings, err
+}
+
+// OpenAPIOf compiles cfg against its databases, as Check does, and returns
+// its OpenAPI document: `pgfast openapi`.
+func OpenAPIOf(ctx context.Context, cfg *config.Config) (doc []byte, err error) {
+	err = compiled(ctx, cfg, func(st *state) error {
+		doc, err = st.openAPI()
+		return err
+	})
+	return doc, err
+}
+
+// compiled builds cfg's state without serving, runs fn on it and closes it.
+func compiled(ctx context.Context, cfg *config.Config, fn func(*state) error) error {
 	e := &Engine{log: discardLogger()}
 	e.metrics = newMetrics(e)
 	c, err := cache.New(cache.Options{MaxBytes: 1 << 20})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	e.cache = c
 	defer c.Close()
 	defer e.limits.close()
 	st, err := buildState(ctx, e, cfg, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer st.close()
-	for name, db := range st.dbs {
-		if err := db.pool.Ping(ctx); err != nil {
-			return nil, fmt.Errorf("databases.%s: cannot connect: %w", name, err)
-		}
-	}
-	return st.warnings, nil
+	return fn(st)
 }

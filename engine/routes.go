@@ -72,6 +72,12 @@ func compileRoute(ctx context.Context, e *Engine, st, prev *state, rc *config.Ro
 	if ep.respHeaders.empty() {
 		ep.respHeaders = nil
 	}
+	if rc.Script != "" {
+		if ep.script, err = compileScript(e, rc, st.cfg.ScriptLimits); err != nil {
+			return nil, fail("%v", err)
+		}
+		ep.scriptLog = scriptLogger(e, rc)
+	}
 	ep.cacheControl = []byte("no-store")
 	switch ep.backend.(type) {
 	case *staticBackend, *upstreamBackend:

@@ -110,6 +110,10 @@ func buildState(ctx context.Context, e *Engine, cfg *config.Config, prev *state)
 		st.closeExcept(prev)
 		return nil, err
 	}
+	if err := st.addOpenAPI(e); err != nil {
+		st.closeExcept(prev)
+		return nil, fmt.Errorf("openapi: %w", err)
+	}
 	return st, nil
 }
 
@@ -163,6 +167,11 @@ func (st *state) closeExcept(keep *state) {
 	for name, gu := range st.upstreams {
 		if keep == nil || keep.upstreams[name] != gu {
 			gu.up.Close()
+		}
+	}
+	for _, rt := range st.routes {
+		if rt.ep.script != nil { // compiled per load: never shared with keep
+			rt.ep.script.Close()
 		}
 	}
 }

@@ -3,6 +3,7 @@ package jwtauth
 import (
 	"bytes"
 	"encoding/json"
+	"iter"
 	"math"
 	"slices"
 	"strconv"
@@ -35,6 +36,17 @@ type Claims struct {
 func (c *Claims) Claim(name string) ([]byte, bool) {
 	v, ok := c.values[name]
 	return v, ok
+}
+
+// All yields every claim as Claim gives it, in no particular order.
+func (c *Claims) All() iter.Seq2[string, []byte] {
+	return func(yield func(string, []byte) bool) {
+		for k, v := range c.values {
+			if !yield(k, v) {
+				return
+			}
+		}
+	}
 }
 
 // checkTime refuses c at now when now is outside [nbf-leeway, exp+leeway).

@@ -28,6 +28,7 @@ type Statement struct {
 	// sd describes the named statement: executing by it skips the Describe
 	// and the row description the server would send back for every call.
 	sd       *pgconn.StatementDescription
+	fields   []pgconn.FieldDescription // the result's columns, for Columns
 	plan     *rowcodec.Plan
 	shape    Shape
 	settings string // "SELECT set_config(…, true), …" or ""
@@ -88,6 +89,7 @@ func Compile(ctx context.Context, db *DB, o StatementOptions) (*Statement, error
 	for i := range fields {
 		fields[i].Format = s.formats[i]
 	}
+	s.fields = fields
 	opts := sessionOptions(pc, db.Types)
 	for k, v := range o.Settings {
 		if strings.EqualFold(k, "TimeZone") {
@@ -107,6 +109,21 @@ func Compile(ctx context.Context, db *DB, o StatementOptions) (*Statement, error
 		return nil, fmt.Errorf("cannot plan result encoding: %w", err)
 	}
 	return s, nil
+}
+
+// Column is one result column: its name and its PostgreSQL type's name
+// (a domain's base type, an enum's or composite's own name).
+type Column struct {
+	Name, Type string
+}
+
+// Columns describes the statement's result, for the OpenAPI document.
+func (s *Statement) Columns() []Column {
+	out := make([]Column, len(s.fields))
+	for i, f := range s.fields {
+		out[i] = Column{Name: f.Name, Type: s.db.Types.Name(f.DataTypeOID)}
+	}
+	return out
 }
 
 // ParamOIDs are the types of the statement's parameters, $1 first.

@@ -28,6 +28,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			serveCommand(),
 			checkCommand(),
+			openapiCommand(),
 			benchCommand(),
 			versionCommand(),
 		},

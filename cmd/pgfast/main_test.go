@@ -88,6 +88,27 @@ routes:
 	}
 }
 
+func TestOpenAPICommand(t *testing.T) {
+	url := pgtest.NewDatabase(t, "CREATE TABLE t (id int, name text)")
+	cfg := writeFile(t, "routes.yaml", fmt.Sprintf(`
+databases: {main: {url: %q}}
+routes:
+  - name: one
+    path: /t/{id}
+    sql: SELECT id, name FROM t WHERE id = $1
+    params: [path.id]
+`, url))
+	out, err := exec.Command(binary(t), "openapi", "--config", cfg).Output()
+	if err != nil {
+		t.Fatalf("pgfast openapi: %v", err)
+	}
+	for _, want := range []string{`"openapi": "3.1.0"`, `"/t/{id}"`, `"operationId": "one"`, `"name"`} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("pgfast openapi output lacks %s:\n%s", want, out)
+		}
+	}
+}
+
 // serveProcess runs `pgfast serve` and returns its public and admin base
 // URLs once it logs that it is serving.
 func serveProcess(t *testing.T, args ...string) (cmd *exec.Cmd, url, admin string, stderr *lockedLog) {

@@ -3,6 +3,7 @@ package engine
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pgfast/pgfast/script"
 	"github.com/pgfast/pgfast/upstream"
 )
 
@@ -62,4 +63,39 @@ func durationHistogram(name string, s *upstream.Stats) prometheus.Metric {
 	}
 	total = cum + uint64(s.DurationCounts[len(upstream.DurationBounds)])
 	return prometheus.MustNewConstHistogram(descUpDuration, total, s.DurationSum.Seconds(), buckets, name)
+}
+
+// The script metrics of DESIGN §10, from script.Stats at scrape time.
+var (
+	descScriptErrors   = prometheus.NewDesc("pgfast_script_errors_total", "Route script calls that failed (runtime error, timeout, memory bound).", []string{"route"}, nil)
+	descScriptDuration = prometheus.NewDesc("pgfast_script_duration_seconds", "Route script calls (on_request and on_response).", []string{"route"}, nil)
+)
+
+type scriptCollector struct{ e *Engine }
+
+func (c *scriptCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descScriptErrors
+	ch <- descScriptDuration
+}
+
+func (c *scriptCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.e.state.Load()
+	if st == nil {
+		return
+	}
+	for _, rt := range st.routes {
+		if rt.ep.script == nil {
+			continue
+		}
+		s := rt.ep.script.Stats()
+		ch <- prometheus.MustNewConstMetric(descScriptErrors, prometheus.CounterValue, float64(s.Errors), rt.cfg.Name)
+		buckets := make(map[float64]uint64, len(script.DurationBounds))
+		var cum uint64
+		for i, b := range script.DurationBounds {
+			cum += uint64(s.DurationCounts[i])
+			buckets[b.Seconds()] = cum
+		}
+		total := cum + uint64(s.DurationCounts[len(script.DurationBounds)])
+		ch <- prometheus.MustNewConstHistogram(descScriptDuration, total, s.DurationSum.Seconds(), buckets, rt.cfg.Name)
+	}
 }
