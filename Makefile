@@ -66,9 +66,10 @@ bench:
 
 # The README's benchmark table on this machine: PostgreSQL and pgfast started
 # in process, 5s per scenario; bench.json is a baseline for
-# `pgfast bench --baseline bench.json`, bench.md the README's table.
+# `pgfast bench --baseline bench.json`, bench.md the README's table, and
+# bench.html a latency-over-time plot per scenario, which bench.md links.
 bench-load: deps
-	$(GO) run ./cmd/pgfast bench --standalone --duration 5s --json bench.json --markdown bench.md
+	$(GO) run ./cmd/pgfast bench --standalone --duration 5s --json bench.json --markdown bench.md --plot bench.html
 
 clean:
 	rm -rf bin

@@ -11,7 +11,7 @@ func TestOptionsDefaults(t *testing.T) {
 	if o.Target != "http://127.0.0.1:8580" || o.Admin != "http://127.0.0.1:8581" {
 		t.Fatalf("got target %q, admin %q; want the trailing slash dropped and port 8581", o.Target, o.Admin)
 	}
-	if o.Duration != DefaultDuration || o.Connections != 1000 || o.Rate != 500 || o.Tolerance != 0.10 ||
+	if o.Duration != DefaultDuration || o.Connections != 1000 || o.Rate != 500 || o.Tolerance != DefaultTolerance ||
 		o.Token != DefaultToken || o.SelectPath != DefaultSelectPath || o.IDs != DefaultIDs || o.CachedKeys != DefaultCachedKeys ||
 		len(o.Scenarios) != len(Scenarios) || o.ProfileDir != "profiles" || o.ProxyPath != DefaultProxyPath || o.ProxyUpstream != "" {
 		t.Fatalf("got %+v; want the documented defaults", o)

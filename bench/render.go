@@ -21,6 +21,9 @@ func (rep *Report) Header() string {
 	fmt.Fprintf(&b, " bench against %s on %d cores (%s), %s, %s; ", rep.Target, m.Cores, m.CPU, m.Go, m.PostgreSQL)
 	fmt.Fprintf(&b, "%s per scenario, %s connections, select at %s req/s, batches of %d at %d/s",
 		formatSeconds(rep.Seconds), formatCount(float64(rep.Connections)), formatCount(float64(rep.Rate)), rep.BatchSize, rep.BatchRate)
+	if rep.Repeat > 1 {
+		fmt.Fprintf(&b, "; each scenario run %d times, medians shown", rep.Repeat)
+	}
 	return b.String()
 }
 
@@ -177,6 +180,16 @@ func (rep *Report) appendNotes(buf *bytes.Buffer, bullet string) {
 	}
 	if rep.Limit != nil {
 		line(rep.Limit.note())
+	}
+	if n := settleNote(rep.Results); n != "" {
+		line(n)
+	}
+	if rep.Plot != "" {
+		if bullet != "" { // markdown
+			line("latency over time, one plot per scenario: [" + rep.Plot + "](" + rep.Plot + ")")
+		} else {
+			line("latency over time, one plot per scenario: " + rep.Plot)
+		}
 	}
 }
 

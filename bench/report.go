@@ -69,6 +69,12 @@ type Report struct {
 	Rate        int `json:"rate"`
 	BatchRate   int `json:"batch_rate"`
 	BatchSize   int `json:"batch_size"`
+	// Repeat is how many times each scenario ran (Options.Repeat): each
+	// metric is then the median of the runs.
+	Repeat int `json:"repeat,omitempty"`
+	// Plot is the latency plot written with the report (Options.PlotPath),
+	// as the markdown report links it; "" when none.
+	Plot string `json:"plot,omitempty"`
 	// Results are the scenarios that ran, in table order.
 	Results []Result `json:"results"`
 	// Limit is the composed limit the select and peak rows are divided by
@@ -97,8 +103,12 @@ type Result struct {
 	Scenario string `json:"scenario"`
 	// Target is the README's target, as text; "" when there is none (ping).
 	Target string `json:"target,omitempty"`
-	// Metrics are the measured values that a baseline compares.
+	// Metrics are the measured values that a baseline compares: with
+	// Report.Repeat > 1, the median of the runs.
 	Metrics map[string]float64 `json:"metrics"`
+	// Samples are each run's value of every metric, with Report.Repeat > 1:
+	// their spread is the metric's noise when compared with a baseline.
+	Samples map[string][]float64 `json:"samples,omitempty"`
 	// Extra are measured values shown but never compared (req/s of rows,
 	// acquire counts of pool, …).
 	Extra map[string]float64 `json:"extra,omitempty"`
@@ -127,6 +137,10 @@ type Result struct {
 	Skipped string `json:"skipped,omitempty"`
 	// Note is a remark for the reader (a select route that looks cached).
 	Note string `json:"note,omitempty"`
+	// Settle is the client's state when the scenario's attack started
+	// (with repeats, the worst start); nil for rows without an attack of
+	// their own.
+	Settle *Settle `json:"settle,omitempty"`
 }
 
 // ErrorRate is Errors / Requests, 0 without requests.

@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tsenart/vegeta/v12/lib/plot"
 )
 
 // runner holds one Run's settings and what the scenarios share.
@@ -31,6 +33,13 @@ type runner struct {
 	http *http.Client
 	// errs are failures outside the rows (profiles that could not be pulled).
 	errs []error
+	// prevTransport is the last attack's, whose connections the next
+	// attack's settle closes if any went idle after it ended.
+	prevTransport *http.Transport
+	// plots are the scenarios' latency plots, with Options.PlotPath.
+	plots map[string]*plot.Plot
+	// round counts the repeats of the scenarios from 0 (Options.Repeat).
+	round int
 }
 
 func (r *runner) progressf(format string, args ...any) {
@@ -93,9 +102,31 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 		Rate:        o.Rate,
 		BatchRate:   o.BatchRate,
 		BatchSize:   o.BatchSize,
+		Repeat:      o.Repeat,
+	}
+	if o.PlotPath != "" {
+		rep.Plot = plotLink(o.PlotPath, o.MarkdownPath)
 	}
 	r.progressf("%s", rep.Header())
-	rep.Results, rep.Limit = r.runAll(ctx, o.Scenarios)
+	rounds := make([][]Result, 0, o.Repeat)
+	for r.round = 0; r.round < o.Repeat && ctx.Err() == nil; r.round++ {
+		if o.Repeat > 1 {
+			r.progressf("bench: run %d of %d", r.round+1, o.Repeat)
+		}
+		rows, limit := r.runAll(ctx, o.Scenarios)
+		rounds = append(rounds, rows)
+		if r.round == 0 {
+			rep.Limit = limit
+		}
+	}
+	rep.Results = mergeRounds(rounds)
+	if l := rep.Limit; l != nil && l.Failure == "" {
+		// H is the ping row's median when there are repeats; D ran once.
+		if p := rep.Result(ScenarioPing); p != nil && p.Metrics[MetricReqPerSec] > 0 {
+			l.HTTPReqPerSec = p.Metrics[MetricReqPerSec]
+			l.ReqPerSec = composedLimit(l.HTTPReqPerSec, l.DBReqPerSec)
+		}
+	}
 	for i := range rep.Results {
 		if len(rep.Results[i].Extra) == 0 {
 			rep.Results[i].Extra = nil // as the JSON reads back
@@ -109,6 +140,11 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	}
 	out.Write(rep.AppendText(nil))
 	errs := r.errs
+	if o.PlotPath != "" {
+		if err := r.writePlot(o.PlotPath, rep); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		errs = append(errs, fmt.Errorf("bench: interrupted: %w", err))
 	}
@@ -132,29 +168,25 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 		errs = append(errs, &ScenarioError{Failed: failed})
 	}
 	if base != nil {
-		regs := Compare(base, rep, o.Tolerance)
-		tol := strconv.FormatFloat(o.Tolerance*100, 'f', -1, 64) + "%"
-		if len(regs) == 0 {
-			fmt.Fprintf(out, "\nbaseline %s: no metric worse by more than %s\n", o.Baseline, tol)
-		} else {
-			fmt.Fprintf(out, "\nbaseline %s: %d metrics worse by more than %s:\n", o.Baseline, len(regs), tol)
-			for _, g := range regs {
-				fmt.Fprintf(out, "  %s\n", g)
-			}
+		cmps := CompareAll(base, rep, o.Tolerance)
+		out.Write(appendComparisons(nil, o.Baseline, o.Tolerance, rep.Repeat, cmps))
+		if regs := regressions(cmps); len(regs) > 0 {
 			errs = append(errs, &RegressionError{Baseline: o.Baseline, Tolerance: o.Tolerance, Regressions: regs})
 		}
 	}
 	return rep, errors.Join(errs...)
 }
 
-// runAll runs the wanted scenarios, ping first (the others are divided by
-// it), then, when select or peak is wanted, the composed limit's D, and
+// runAll runs the wanted scenarios once, ping first (the others are divided
+// by it), then, when select or peak is wanted, the composed limit's D, and
 // returns the rows in table order and the limit (nil when neither select
 // nor peak ran). The limit needs ping's rate: when ping is not wanted it
-// runs anyway, without a row. It stops early when ctx ends.
+// runs anyway, without a row. D is measured in the first round only (a
+// repeat measures the server again, not the database). It stops early when
+// ctx ends.
 func (r *runner) runAll(ctx context.Context, wanted []string) ([]Result, *Limit) {
 	want := func(s string) bool { return slices.Contains(wanted, s) }
-	wantLimit := want(ScenarioSelect) || want(ScenarioPeak)
+	wantLimit := (want(ScenarioSelect) || want(ScenarioPeak)) && r.round == 0
 	got := map[string]Result{}
 	var limit *Limit
 	steps := []struct {
@@ -233,4 +265,22 @@ func ParseScenarios(s string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// plotLink is how the markdown report links the plot: relative to the
+// markdown file's directory when both are files on disk, else as given.
+func plotLink(plotPath, markdownPath string) string {
+	if markdownPath == "" {
+		return filepath.ToSlash(plotPath)
+	}
+	absPlot, err1 := filepath.Abs(plotPath)
+	absMD, err2 := filepath.Abs(markdownPath)
+	if err1 != nil || err2 != nil {
+		return filepath.ToSlash(plotPath)
+	}
+	rel, err := filepath.Rel(filepath.Dir(absMD), absPlot)
+	if err != nil {
+		return filepath.ToSlash(plotPath)
+	}
+	return filepath.ToSlash(rel)
 }

@@ -42,8 +42,9 @@ type standalone struct {
 }
 
 // startStandalone starts the cluster, loads customers demo rows, starts the
-// upstream and serves standaloneConfig. Close stops all three.
-func startStandalone(ctx context.Context, customers int, log *slog.Logger) (_ *standalone, err error) {
+// upstream and serves standaloneConfig, changed by tweaks (tests add
+// routes). Close stops all three.
+func startStandalone(ctx context.Context, customers int, log *slog.Logger, tweaks ...func(*config.Config)) (_ *standalone, err error) {
 	s := &standalone{served: make(chan error, 2)}
 	defer func() {
 		if err != nil {
@@ -64,6 +65,9 @@ func startStandalone(ctx context.Context, customers int, log *slog.Logger) (_ *s
 	cfg, err := standaloneConfig(s.cluster.URL(), s.upstream.url)
 	if err != nil {
 		return nil, err
+	}
+	for _, t := range tweaks {
+		t(cfg)
 	}
 	s.eng, err = engine.New(ctx, cfg, engine.Options{Logger: log, AuditWriter: io.Discard})
 	if err != nil {
