@@ -21,6 +21,14 @@ deps:
 		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq redis-server >/dev/null; \
 	else echo "deps: redis-server found: $$(command -v redis-server)"; fi
+# pgbouncer: internal/testpgbouncer starts its own on a free port; Debian's
+# package may also enable a system service on 6432, which no test uses. It
+# lands in /usr/sbin, which a non-root PATH may lack.
+	@if ! PATH="$(PATH):/usr/sbin" command -v pgbouncer >/dev/null 2>&1; then \
+		echo "deps: pgbouncer not found (statement_cache: describe is tested through it); installing pgbouncer"; \
+		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq pgbouncer >/dev/null; \
+	else echo "deps: pgbouncer found: $$(PATH="$(PATH):/usr/sbin" command -v pgbouncer)"; fi
 	@PATH="$(PATH):$$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tr "\n" ":")" command -v initdb >/dev/null && echo "deps: PostgreSQL server binaries: $$(PATH="$(PATH):$$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tr "\n" ":")" command -v initdb)" || { echo "deps: PostgreSQL still missing after install" >&2; exit 1; }
 	@if ! command -v chromium >/dev/null 2>&1; then \
 		echo "deps: chromium not found (the status page is tested in a headless browser); installing chromium"; \
@@ -56,6 +64,7 @@ test: deps fmt-check vet
 	$(GO) test -count=1 -run $(ALLOC_TESTS) $(ALLOC_PKGS)
 	$(GO) test $(GOTEST_FLAGS) ./...
 	@if pgrep -f '[p]gfast-pg-' >/dev/null 2>&1; then echo "test: a test left PostgreSQL running" >&2; pgrep -a -f '[p]gfast-pg-'; exit 1; fi
+	@if pgrep -f '[p]gfast-pgbouncer-' >/dev/null 2>&1; then echo "test: a test left PgBouncer running" >&2; pgrep -a -f '[p]gfast-pgbouncer-'; exit 1; fi
 	@if pgrep -f '[r]edis-server.*--dir /tmp/' >/dev/null 2>&1; then echo "test: a test left a Redis server running" >&2; pgrep -a -f '[r]edis-server.*--dir /tmp/'; exit 1; fi
 
 lint: fmt-check vet

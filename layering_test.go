@@ -16,24 +16,26 @@ import (
 // nothing of ours. Keys and values are paths relative to the module; ""
 // is the root package.
 var allowedImports = map[string][]string{
-	"":                   nil,
-	"rowcodec":           nil,
-	"pool":               nil,
-	"cache":              nil,
-	"limiter":            nil,
-	"sqlclass":           nil,
-	"jwtauth":            nil,
-	"config":             nil,
-	"embedpg":            nil,
-	"embedpg/pgtest":     {"embedpg"},
-	"internal/testredis": nil,
-	"sqlexec":            {"rowcodec", "pool"},
-	"upstream":           nil,
-	"openapi":            nil,
-	"script":             nil,
-	"engine":             {"sqlexec", "upstream", "script", "openapi", "rowcodec", "pool", "cache", "limiter", "sqlclass", "jwtauth", "config"},
-	"bench":              {"", "engine", "embedpg", "config"},
-	"cmd/pgfast":         {"", "engine", "bench", "config", "embedpg"},
+	"":                       nil,
+	"rowcodec":               nil,
+	"pool":                   nil,
+	"cache":                  nil,
+	"limiter":                nil,
+	"sqlclass":               nil,
+	"jwtauth":                nil,
+	"config":                 nil,
+	"embedpg":                nil,
+	"embedpg/pgtest":         {"embedpg"},
+	"internal/testredis":     nil,
+	"internal/testpgbouncer": nil,
+	"sqlexec":                {"rowcodec", "pool"},
+	"upstream":               nil,
+	"openapi":                nil,
+	"auditsink":              nil,
+	"script":                 nil,
+	"engine":                 {"sqlexec", "upstream", "script", "openapi", "rowcodec", "pool", "cache", "limiter", "sqlclass", "jwtauth", "config", "auditsink"},
+	"bench":                  {"", "engine", "embedpg", "config"},
+	"cmd/pgfast":             {"", "engine", "bench", "config", "embedpg"},
 }
 
 // plannedPackages are in the architecture (DESIGN §1) but may not exist
@@ -276,14 +278,14 @@ func TestLayeringRulesCatchViolations(t *testing.T) {
 }
 
 // TestBinaryDoesNotLinkTesting: test helpers (embedpg/pgtest,
-// internal/testredis) stay out of the pgfast binary.
+// internal/testredis, internal/testpgbouncer) stay out of the pgfast binary.
 func TestBinaryDoesNotLinkTesting(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", "./cmd/pgfast").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
 	for _, dep := range strings.Fields(string(out)) {
-		if dep == "testing" || strings.HasSuffix(dep, "/pgtest") || strings.HasSuffix(dep, "/testredis") {
+		if dep == "testing" || strings.HasSuffix(dep, "/pgtest") || strings.HasSuffix(dep, "/testredis") || strings.HasSuffix(dep, "/testpgbouncer") {
 			t.Errorf("cmd/pgfast links %s", dep)
 		}
 	}

@@ -8,7 +8,7 @@
 //
 // Paths in the file that name inputs (auth.jwt.public_keys, server.tls.cert_file and key_file,
 // upstreams.*.tls.ca_file, routes[].static.dir) are relative to the config file's directory;
-// paths that name outputs or state (log.audit, data_dir) are relative to the working directory.
+// paths that name outputs or state (log.audit.file, data_dir) are relative to the working directory.
 // Validate never touches the file system; Load checks that static dirs and CA files exist.
 //
 // Top-level keys that start with "x-" are ignored, as in Compose files: they give YAML anchors a
@@ -202,6 +202,18 @@ type Database struct {
 	ConnectTimeout Duration `yaml:"connect_timeout"`
 	// SlowQuery logs queries slower than this. Default 500ms; 0 turns it off.
 	SlowQuery Duration `yaml:"slow_query"`
+	// IdleTimeout closes a pooled connection that has been idle this long (seen by the next
+	// health check), down to min_conns. Default 30m; 0 means never. Lower it when idle
+	// backends cost the server (near its max_connections, behind PgBouncer).
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxLifetime replaces a connection this long after it opened (when next acquired or seen
+	// idle by a health check), which bounds what a long-lived backend accumulates and moves the
+	// pool to a server that took over its address after a failover. Default 1h; 0 means never.
+	MaxLifetime Duration `yaml:"max_lifetime"`
+	// HealthCheckPeriod is how often idle connections are checked against idle_timeout and
+	// max_lifetime and the pool is topped up to min_conns. Default 1m; 0 turns the periodic
+	// check off (expired connections are then replaced only when acquired, idle ones never).
+	HealthCheckPeriod Duration `yaml:"health_check_period"`
 	// ApplicationName is reported in pg_stat_activity. Default "pgfast"; empty sends none,
 	// leaving the url's application_name, if any.
 	ApplicationName string `yaml:"application_name"`
@@ -267,6 +279,35 @@ type Cache struct {
 	// StreamThresholdBytes: bodies bigger than this stream to the client and are not cached.
 	// Default 1MiB.
 	StreamThresholdBytes ByteSize `yaml:"stream_threshold_bytes"`
+	// Prewarm lists cache entries to fill when pgfast starts and after each reload, so the
+	// first requests for hot keys hit instead of queueing on the database:
+	//
+	//	prewarm:
+	//	  - {route: customer, params: {path.id: 42}}
+	//	  - {route: customers, params: {query.limit: 10}}
+	//
+	// The fills run in the background, a few at a time, and never delay the start or the
+	// reload; a fill that fails is logged and left to the first request. An entry still fresh
+	// in the cache (an unchanged route across a reload) is not filled again. Default none.
+	Prewarm []Prewarm `yaml:"prewarm"`
+}
+
+// Prewarm is one cache entry to fill ahead of requests: the answer Route gives a request that
+// carries Params, stored under the very key that request computes. Only cached sql routes
+// can be prewarmed (other backends key their cache by the whole request), and only routes
+// without jwt.* params (a prewarm carries no token). The fill skips the stages in front of
+// the cache (auth, rate limits, a script's on_request), so a route whose on_request rewrites
+// the path or body gets the entry of the request as written here.
+type Prewarm struct {
+	// Route names a route with a cache (a duration > 0) and an sql backend; required.
+	Route string `yaml:"route"`
+	// Params maps the route's params, written as in its params list (path.id, query.limit,
+	// header.X-Tenant, body.name), to the value a request would carry, as text: a header's
+	// value, a query arg unescaped, a body field as a JSON string. A param left out is absent
+	// from the request, so its default applies; path params and required ones must be given.
+	// Values are checked against the statement's types when the fill runs (a bad one is
+	// logged, as the request would get 400). Default none.
+	Params map[string]string `yaml:"params"`
 }
 
 // Limiter keys and algorithms.
@@ -353,13 +394,50 @@ type Log struct {
 	Level string `yaml:"level"`
 	// Format is json (default: slog JSON lines on stderr) or text.
 	Format string `yaml:"format"`
-	// Access writes one line per request. Default false.
-	Access bool `yaml:"access"`
-	// Audit is the audit log's file; "" (default) means stdout.
-	Audit string `yaml:"audit"`
+	// Access writes one line per request: false (default), true (JSON lines on stderr) or
+	// {format: json | "<template>", file: path} (AccessLog).
+	Access AccessLog `yaml:"access"`
+	// Audit configures the audit log: written as a file path (as before) or as the map
+	// {file, routes, opensearch}.
+	Audit Audit `yaml:"audit"`
 	// AuditParams writes query parameters to the audit log. Default false: they are redacted.
 	AuditParams bool `yaml:"audit_params"`
 }
+
+// Audit configures the audit log: one JSON line per raw query (and per declared route's
+// request with Routes), always written locally, to File or stdout; OpenSearch is an extra copy,
+// never the only one. Read once at start: a reload does not reopen the file or the sink (Routes
+// does follow a reload).
+type Audit struct {
+	// File is the audit log's file; "" (default) means stdout. The scalar form `audit: PATH`
+	// sets it.
+	File string `yaml:"file"`
+	// Routes audits declared routes' requests too (route, status, duration, params count or,
+	// with audit_params, values). Default false: only the raw query API is audited.
+	Routes bool `yaml:"routes"`
+	// OpenSearch also sends every audit line to an OpenSearch index through its _bulk API (pg-api's
+	// OPENSEARCH_ENABLED=true with OPENSEARCH_API_URL and OPENSEARCH_API_TOKEN set the same).
+	OpenSearch OpenSearch `yaml:"opensearch"`
+}
+
+// OpenSearch is the audit log's OpenSearch sink: off while URL is empty.
+type OpenSearch struct {
+	// URL is the cluster's base URL (https://opensearch.internal:9200); documents go to
+	// URL/_bulk. Default "": off. Env OPENSEARCH_API_URL (with OPENSEARCH_ENABLED=true).
+	URL string `yaml:"url"`
+	// Token authenticates: "user:password" is sent as HTTP Basic, anything else as a Bearer
+	// token. A secret: write env:NAME. Env OPENSEARCH_API_TOKEN (with OPENSEARCH_ENABLED=true).
+	Token Secret `yaml:"token"`
+	// Index receives the audit documents. Default pgfast-audit.
+	Index string `yaml:"index"`
+	// Batch is the most documents one _bulk request carries. Default 500; must be > 0.
+	Batch int `yaml:"batch"`
+	// FlushInterval bounds how long a line waits for its batch to fill. Default 1s; must be > 0.
+	FlushInterval Duration `yaml:"flush_interval"`
+}
+
+// Enabled reports whether the sink is configured.
+func (o OpenSearch) Enabled() bool { return o.URL != "" }
 
 // ScriptLimits bound each call of a route's Lua script: past Timeout the call is stopped
 // and the request answers 500; MaxMemoryBytes bounds what one call may allocate (strings

@@ -19,9 +19,10 @@ const samples = "../testdata/config"
 
 // sampleEnv holds the secrets full.yaml reads with env:NAME.
 var sampleEnv = map[string]string{
-	"PGFAST_REPLICA_URL":   "postgres://replica:replica-pw@10.0.0.2:5432/pgfast",
-	"PGFAST_EXAMPLE_TOKEN": "sk_live_example_token_from_env",
-	"JWT_SECRET":           "an-hs256-secret-of-at-least-32-bytes!",
+	"PGFAST_REPLICA_URL":      "postgres://replica:replica-pw@10.0.0.2:5432/pgfast",
+	"PGFAST_EXAMPLE_TOKEN":    "sk_live_example_token_from_env",
+	"JWT_SECRET":              "an-hs256-secret-of-at-least-32-bytes!",
+	"PGFAST_OPENSEARCH_TOKEN": "admin:opensearch-pw",
 }
 
 func loadSample(t *testing.T, name string) *Config {
@@ -44,6 +45,8 @@ func TestSampleFull(t *testing.T) {
 		{"main.min_conns", main.MinConns, 2},
 		{"main.max_concurrent_queries", main.MaxConcurrentQueries, 16},
 		{"main.settings", fmt.Sprint(main.Settings), "map[enable_seqscan:off jit:off random_page_cost:1.1 work_mem:64MB]"},
+		{"main.max_lifetime", main.MaxLifetime.Std(), time.Hour},
+		{"cache.prewarm", fmt.Sprint(c.Cache.Prewarm), "[{customer map[path.id:1]}]"},
 		{"replica.url", replica.URL.Value(), sampleEnv["PGFAST_REPLICA_URL"]},
 		{"replica.statement_cache", replica.StatementCache, StatementCacheDescribe},
 		{"replica.max_concurrent_queries", replica.MaxConcurrentQueries, 40},
@@ -79,6 +82,8 @@ func TestSampleFull(t *testing.T) {
 		{"limits", c.Limits.DefaultLimit().String(), "1000/s burst 2000"},
 		{"auth.jwt.secret", c.Auth.JWT.Secret.Value(), sampleEnv["JWT_SECRET"]},
 		{"auth.jwt.public_keys", c.Auth.JWT.PublicKeys[0], filepath.Join(samples, "keys/rs.pem")},
+		{"log.audit.opensearch", c.Log.Audit.OpenSearch, OpenSearch{URL: "https://opensearch.internal:9200",
+			Token: Secret(sampleEnv["PGFAST_OPENSEARCH_TOKEN"]), Index: "pgfast-audit", Batch: 500, FlushInterval: Duration(time.Second)}},
 	}
 	for _, ch := range checks {
 		if !reflect.DeepEqual(ch.got, ch.want) {
@@ -186,7 +191,7 @@ func TestSamplePGAPI(t *testing.T) {
 func TestConfigRedaction(t *testing.T) {
 	c := loadSample(t, "full.yaml")
 	c.Databases["main"].URL = "postgres://app:main-db-password@h/db"
-	secrets := []string{"main-db-password", "replica-pw", sampleEnv["PGFAST_EXAMPLE_TOKEN"], sampleEnv["JWT_SECRET"]}
+	secrets := []string{"main-db-password", "replica-pw", sampleEnv["PGFAST_EXAMPLE_TOKEN"], sampleEnv["JWT_SECRET"], sampleEnv["PGFAST_OPENSEARCH_TOKEN"]}
 	js, err := json.Marshal(c)
 	if err != nil {
 		t.Fatal(err)

@@ -181,7 +181,8 @@ func base() *Config {
 			Leeway:      Duration(30 * time.Second),
 			Require:     []string{"exp"},
 		}},
-		Log:          Log{Level: "info", Format: "json"},
+		Log: Log{Level: "info", Format: "json", Audit: Audit{OpenSearch: OpenSearch{
+			Index: "pgfast-audit", Batch: 500, FlushInterval: Duration(time.Second)}}},
 		ScriptLimits: ScriptLimits{Timeout: Duration(20 * time.Millisecond), MaxMemoryBytes: 64 * MiB},
 		OpenAPI:      OpenAPI{Enabled: true, Path: "/openapi.json"},
 		DataDir:      "./.pgfast",
@@ -197,14 +198,17 @@ func NewDatabase(url string) *Database {
 
 func (d *Database) setDefaults() {
 	*d = Database{
-		URL:              d.URL,
-		MaxConns:         20,
-		AcquireTimeout:   Duration(time.Second),
-		StatementTimeout: Duration(30 * time.Second),
-		ConnectTimeout:   Duration(5 * time.Second),
-		SlowQuery:        Duration(500 * time.Millisecond),
-		ApplicationName:  "pgfast",
-		StatementCache:   StatementCachePrepare,
+		URL:               d.URL,
+		MaxConns:          20,
+		AcquireTimeout:    Duration(time.Second),
+		StatementTimeout:  Duration(30 * time.Second),
+		ConnectTimeout:    Duration(5 * time.Second),
+		SlowQuery:         Duration(500 * time.Millisecond),
+		IdleTimeout:       Duration(30 * time.Minute),
+		MaxLifetime:       Duration(time.Hour),
+		HealthCheckPeriod: Duration(time.Minute),
+		ApplicationName:   "pgfast",
+		StatementCache:    StatementCachePrepare,
 	}
 }
 

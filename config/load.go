@@ -14,8 +14,9 @@ type LoadOptions struct {
 	// File is a YAML or JSON config file (flag --config, env PGFAST_CONFIG). The format is
 	// told by the extension (.yaml, .yml, .json), else by the content.
 	File string
-	// Dir is a pg-api config directory (flag --config-dir) holding server.json and/or
-	// accounts.json. Exclusive with File.
+	// Dir is a pg-api config directory (flag --config-dir, or PGAPIDir found by the command)
+	// holding server.json (flat or nested) and/or accounts.json; DATABASE_URL then gives the
+	// main database's url when the files name none. Exclusive with File.
 	Dir string
 	// Env looks up environment variables, for overrides and env:NAME secrets. Nil means
 	// os.LookupEnv; tests pass a map's lookup.
@@ -66,7 +67,7 @@ func Load(opts LoadOptions) (*Config, error) {
 		c, err = decodeConfig(data, formatOf(opts.File), opts.File)
 		source, baseDir = opts.File, filepath.Dir(opts.File)
 	case opts.Dir != "":
-		c, err = loadPGAPIDir(opts.Dir)
+		c, err = loadPGAPIDir(opts.Dir, env)
 		source, baseDir = opts.Dir, opts.Dir
 	default:
 		c = base()
@@ -150,6 +151,27 @@ func (c *Config) applyEnv(env func(string) (string, bool)) error {
 	dbURL("PG__URL")
 	setInt("PG__POOL_SIZE", "databases.main.max_conns", func(d *Database) *int { return &d.MaxConns })
 	setInt("PG__MAX_CONNECTIONS", "databases.main.max_concurrent_queries", func(d *Database) *int { return &d.MaxConcurrentQueries })
+
+	// pg-api's OpenSearch audit: OPENSEARCH_ENABLED gates the other two, as in pg-api.
+	if s, ok := get("OPENSEARCH_ENABLED"); ok {
+		on, valid := parseBool(s)
+		switch {
+		case !valid:
+			errs = append(errs, &FieldError{Path: "env OPENSEARCH_ENABLED", Msg: "must be true or false, got " + strconv.Quote(s)})
+		case on:
+			str("OPENSEARCH_API_URL", "log.audit.opensearch.url", &c.Log.Audit.OpenSearch.URL)
+			if s, ok := get("OPENSEARCH_API_TOKEN"); ok {
+				c.Log.Audit.OpenSearch.Token = Secret(s)
+				c.set("log.audit.opensearch.token", "env OPENSEARCH_API_TOKEN")
+			}
+			if c.Log.Audit.OpenSearch.URL == "" {
+				errs = append(errs, &FieldError{Path: "env OPENSEARCH_ENABLED", Msg: "true needs OPENSEARCH_API_URL (or log.audit.opensearch.url)"})
+			}
+		default:
+			c.Log.Audit.OpenSearch.URL = ""
+			c.set("log.audit.opensearch.url", "env OPENSEARCH_ENABLED")
+		}
+	}
 
 	str("PGFAST_ADDR", "server.addr", &c.Server.Addr)
 	str("PGFAST_ADMIN_ADDR", "server.admin_addr", &c.Server.AdminAddr)

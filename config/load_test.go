@@ -201,7 +201,7 @@ log: {audit: audit.log}
 	if err != nil {
 		t.Fatalf("unexpected error: %v", err)
 	}
-	got := []string{c.Server.TLS.CertFile, c.Server.TLS.KeyFile, c.Auth.JWT.PublicKeys[0], c.Auth.JWT.PublicKeys[1], c.Log.Audit}
+	got := []string{c.Server.TLS.CertFile, c.Server.TLS.KeyFile, c.Auth.JWT.PublicKeys[0], c.Auth.JWT.PublicKeys[1], c.Log.Audit.File}
 	want := []string{filepath.Join(dir, "tls/cert.pem"), "/etc/pgfast/key.pem", filepath.Join(dir, "keys/a.pem"), "/abs/b.pem", "audit.log"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %q; want %q", got, want)

@@ -572,3 +572,24 @@ func kindName(n *yaml.Node) string {
 	}
 	return "node"
 }
+
+// auditMap is the map form of Audit.
+type auditMap Audit
+
+// UnmarshalYAML reads a file path or the {file, routes, opensearch} map.
+func (a *Audit) UnmarshalYAML(n *yaml.Node) error {
+	d := newDecoder("")
+	a.decodeAt(d, n, "")
+	return d.err()
+}
+
+func (a *Audit) decodeAt(d *decoder, n *yaml.Node, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.decodeString(n, valueOf(&a.File), path)
+		return
+	}
+	m := auditMap(*a)
+	if d.decode(n, valueOf(&m), path) {
+		*a = Audit(m)
+	}
+}

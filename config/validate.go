@@ -278,6 +278,7 @@ func (v *validator) cache() {
 	if v.c.Cache.StreamThresholdBytes <= 0 {
 		v.fail("cache.stream_threshold_bytes", "must be > 0, got %s", v.c.Cache.StreamThresholdBytes)
 	}
+	v.prewarm()
 }
 
 func (v *validator) scriptsAndOpenAPI() {
@@ -368,6 +369,21 @@ func (v *validator) jwt() {
 func (v *validator) log() {
 	v.enum("log.level", v.c.Log.Level, "debug", "info", "warn", "error")
 	v.enum("log.format", v.c.Log.Format, "json", "text")
+	if o := v.c.Log.Audit.OpenSearch; o.Enabled() {
+		const p = "log.audit.opensearch"
+		if u, err := url.Parse(o.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.fail(p+".url", "must be an http:// or https:// URL, got %q", o.URL)
+		}
+		if o.Index == "" {
+			v.fail(p+".index", "must name an index")
+		}
+		if o.Batch <= 0 {
+			v.fail(p+".batch", "must be > 0, got %d", o.Batch)
+		}
+		if o.FlushInterval <= 0 {
+			v.fail(p+".flush_interval", "must be > 0, got %s", o.FlushInterval)
+		}
+	}
 }
 
 // enum checks that s is one of allowed and reports whether it is.

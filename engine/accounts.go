@@ -117,7 +117,7 @@ func buildAccount(ctx context.Context, e *Engine, st *state, prev *state, a *con
 		for _, old := range prev.accounts {
 			if old.cfg.ID == a.ID && reflect.DeepEqual(old.poolCfg, acc.poolCfg) {
 				acc.pool = old.pool
-				acc.sql = acc.newSQL()
+				acc.sql = acc.newSQL(e)
 				return acc, nil
 			}
 		}
@@ -127,15 +127,17 @@ func buildAccount(ctx context.Context, e *Engine, st *state, prev *state, a *con
 		return nil, fmt.Errorf("accounts %s: %w", a.ID, err)
 	}
 	acc.pool = p
-	acc.sql = acc.newSQL()
+	acc.sql = acc.newSQL(e)
 	return acc, nil
 }
 
 // newSQL is the account's SQL backend: its own pool, its database's types
-// and statement cache mode, its timeout and read-only pinning.
-func (a *account) newSQL() *sqlexec.DB {
+// and statement cache mode, its timeout and read-only pinning, and its
+// slow-query log line naming the account.
+func (a *account) newSQL(e *Engine) *sqlexec.DB {
 	return &sqlexec.DB{Name: a.db.name, Pool: a.pool, Types: a.db.sql.Types, Unnamed: a.db.sql.Unnamed,
-		Timeout: a.poolCfg.StatementTimeout, ReadOnly: a.readOnly}
+		Timeout: a.poolCfg.StatementTimeout, ReadOnly: a.readOnly,
+		SlowQuery: a.poolCfg.SlowQuery, SlowLog: e.slowLog(a.db.name, a.cfg.ID)}
 }
 
 var (

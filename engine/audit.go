@@ -2,11 +2,64 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pgfast/pgfast/auditsink"
+	"github.com/pgfast/pgfast/config"
 	"github.com/pgfast/pgfast/sqlclass"
 )
+
+// newAudit builds the audit logger: slog JSON lines to log.audit.file (or
+// opts.AuditWriter, or stdout) and, with log.audit.opensearch, the same
+// bytes to the OpenSearch sink too. The sink is an extra copy: a line it
+// drops is still in the local log. Both are made once, in New: a reload
+// changes neither (log.audit.routes, read per state, does follow one).
+func newAudit(cfg *config.Config, opts Options, log *slog.Logger) (*slog.Logger, *auditsink.Sink, error) {
+	w := opts.AuditWriter
+	if w == nil {
+		w = os.Stdout
+	}
+	a := cfg.Log.Audit
+	if a.File != "" {
+		f, err := os.OpenFile(a.File, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot open audit log %s: %w", a.File, err)
+		}
+		w = f
+	}
+	var sink *auditsink.Sink
+	if o := a.OpenSearch; o.Enabled() {
+		var err error
+		sink, err = auditsink.New(auditsink.Options{
+			URL: o.URL, Token: o.Token.Value(), Index: o.Index, Batch: o.Batch,
+			FlushInterval: o.FlushInterval.Std(), Logger: log.With("component", "audit-opensearch"),
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("log.audit.opensearch: %w", err)
+		}
+		w = teeWriter{w: w, sink: sink}
+	}
+	return slog.New(slog.NewJSONHandler(w, nil)), sink, nil
+}
+
+// teeWriter writes each audit line locally, then hands the same bytes to
+// the sink. slog's JSON handler writes one whole line per Write, under its
+// lock, so each Write is one document; the sink copies it and never blocks.
+type teeWriter struct {
+	w    io.Writer
+	sink *auditsink.Sink
+}
+
+func (t teeWriter) Write(p []byte) (int, error) {
+	t.sink.Enqueue(p)
+	return t.w.Write(p)
+}
 
 // auditQuery writes one audit line per raw query: who ran what shape of
 // statement, how long it took, how many rows, and how it ended. The
@@ -40,4 +93,115 @@ func (e *Engine) auditQuery(acc *account, sql string, params []any, d time.Durat
 		attrs = append(attrs, slog.String("outcome", "ok"), slog.Int("status", 200))
 	}
 	e.audit.LogAttrs(context.Background(), slog.LevelInfo, "query", attrs...)
+}
+
+// auditRoute writes one audit line for a declared route's request
+// (log.audit.routes: true), once its response is final: the route, its
+// status and duration, and its params as a count (or their values with
+// log.audit_params). The account or the JWT subject names the caller when
+// the route authenticates. Called from finish, before r is released.
+func (e *Engine) auditRoute(r *request) {
+	status := r.ctx.Response.StatusCode()
+	attrs := make([]slog.Attr, 0, 9)
+	attrs = append(attrs,
+		slog.String("route", r.ep.name),
+		slog.String("method", string(r.ctx.Method())),
+		slog.Int("status", status),
+		slog.Float64("duration_ms", float64(since(r.ctx).Microseconds())/1000),
+	)
+	if r.acc != nil {
+		attrs = append(attrs, slog.String("account", r.acc.cfg.ID))
+	}
+	if r.claims != nil {
+		if sub, ok := r.claims.Claim("sub"); ok {
+			attrs = append(attrs, slog.String("sub", string(sub)))
+		}
+	}
+	args := r.values.args()
+	if r.st.cfg.Log.AuditParams {
+		vals := make([]any, len(args))
+		for i, v := range args {
+			if v != nil {
+				vals[i] = string(v)
+			}
+		}
+		attrs = append(attrs, slog.Any("params", vals))
+	} else {
+		attrs = append(attrs, slog.Int("params_redacted", len(args)))
+	}
+	outcome := "ok"
+	if status >= 400 {
+		outcome = "error"
+	}
+	attrs = append(attrs, slog.String("outcome", outcome))
+	if r.reqIDLen > 0 {
+		attrs = append(attrs, slog.String("request_id", string(r.reqID[:r.reqIDLen])))
+	}
+	e.audit.LogAttrs(context.Background(), slog.LevelInfo, "route", attrs...)
+}
+
+// slowLog is a sqlexec.DB's SlowLog: one `slow query` line on the engine's
+// log per execution past the database's slow_query, naming its
+// fingerprint (literals removed: a slow statement's text may hold
+// secrets), the route or the account, the database and the duration.
+// Fingerprinting parses the statement: it costs tens of µs, paid only by
+// statements that already took slow_query.
+func (e *Engine) slowLog(database, account string) func(label, sql string, took time.Duration) {
+	log := e.log.With("database", database)
+	return func(route, sql string, took time.Duration) {
+		attrs := make([]slog.Attr, 0, 5)
+		attrs = append(attrs, slog.Float64("duration_ms", float64(took.Microseconds())/1000))
+		if route != "" {
+			attrs = append(attrs, slog.String("route", route))
+		}
+		if account != "" {
+			attrs = append(attrs, slog.String("account", account))
+		}
+		if sql != "" {
+			hash, normalized := sqlclass.Fingerprint(sql)
+			attrs = append(attrs, slog.String("fingerprint", hash), slog.String("statement", normalized))
+		} else {
+			attrs = append(attrs, slog.String("statement", "(batch)"))
+		}
+		log.LogAttrs(context.Background(), slog.LevelWarn, "slow query", attrs...)
+	}
+}
+
+// auditStats is the OpenSearch sink's part of Stats; nil without a sink.
+func (e *Engine) auditStats() *auditsink.Stats {
+	if e.auditSink == nil {
+		return nil
+	}
+	s := e.auditSink.Stats()
+	return &s
+}
+
+var (
+	descAuditSent     = prometheus.NewDesc("pgfast_audit_sent_total", "Audit lines the OpenSearch sink delivered.", nil, nil)
+	descAuditDropped  = prometheus.NewDesc("pgfast_audit_dropped_total", "Audit lines the OpenSearch sink dropped unsent: its buffer was full (they are still in the local audit log).", nil, nil)
+	descAuditFailed   = prometheus.NewDesc("pgfast_audit_failed_total", "Audit lines OpenSearch refused for good or still refused after the retries.", nil, nil)
+	descAuditRetries  = prometheus.NewDesc("pgfast_audit_retries_total", "_bulk requests the OpenSearch sink sent again (429, 5xx, network errors).", nil, nil)
+	descAuditBuffered = prometheus.NewDesc("pgfast_audit_buffered_bytes", "Bytes of audit lines the OpenSearch sink holds now.", nil, nil)
+)
+
+// auditCollector renders the sink's Stats at scrape time; it reports
+// nothing when log.audit.opensearch is off.
+type auditCollector struct{ e *Engine }
+
+func (c *auditCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descAuditSent, descAuditDropped, descAuditFailed, descAuditRetries, descAuditBuffered} {
+		ch <- d
+	}
+}
+
+func (c *auditCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.e.auditStats()
+	if s == nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(descAuditSent, prometheus.CounterValue, float64(s.Sent))
+	ch <- prometheus.MustNewConstMetric(descAuditDropped, prometheus.CounterValue, float64(s.Dropped))
+	ch <- prometheus.MustNewConstMetric(descAuditFailed, prometheus.CounterValue, float64(s.Failed))
+	ch <- prometheus.MustNewConstMetric(descAuditRetries, prometheus.CounterValue, float64(s.Retries))
+	ch <- prometheus.MustNewConstMetric(descAuditBuffered, prometheus.GaugeValue, float64(s.Buffered))
 }

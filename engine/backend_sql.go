@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"time"
 
 	"github.com/pgfast/pgfast/sqlexec"
 )
@@ -60,17 +61,29 @@ func (b *sqlBackend) fetch(ctx context.Context, args [][]byte, limit int) (fetch
 // cache.stream_threshold_bytes streams (chunked): its rows are read into a
 // spool at the database's pace, so the connection goes back as soon as the
 // result is read however slowly the client takes it.
+//
+// Server-Timing: acquire is the wait for a connection, db the statement up
+// to PostgreSQL's first result message (Run), encode the reading and
+// encoding of the rows (Fill: rowcodec runs as rows arrive); a streamed
+// result's encode covers its first chunk only.
 func (b *sqlBackend) serve(r *request) error {
+	t := time.Now()
 	x, err := b.stmt.Run(context.Background(), r.values.args())
 	if err != nil {
+		r.timed(stageDB, t)
 		return err
 	}
+	now := time.Now()
+	r.timing.add(stageAcquire, x.AcquireWait())
+	r.timing.add(stageDB, now.Sub(t)-x.AcquireWait())
+	t = now
 	limit := 0
 	if b.many {
 		limit = b.e.streamThreshold()
 	}
 	r.ctx.SetContentTypeBytes(contentTypeJSON)
 	body, done, err := x.Fill(r.ctx.Response.SwapBody(nil)[:0], limit)
+	r.timed(stageEncode, t)
 	if err == nil && !done {
 		return b.e.startStream(r, body, x, x.Canceler(), "route", b.name)
 	}

@@ -57,7 +57,9 @@ func (b *upstreamBackend) serve(r *request) error {
 		r.keyBuf = appendValue(r.keyBuf[:0], r, b.hashKey)
 		key = r.keyBuf
 	}
+	t := time.Now()
 	target, err := b.up.Do(req, resp, key)
+	r.timed(stageUpstream, t) // to the response headers: a streamed body goes on after
 	r.upstream, r.target = b.name, target
 	fasthttp.ReleaseRequest(req)
 	if err != nil {
@@ -228,6 +230,7 @@ func upstreamError(name string, err error) error {
 // fill captures the outgoing request for a cache fetch: the fill may run
 // after r is gone. Only GET and HEAD reach it (cachePolicy.admits).
 func (b *upstreamBackend) fill(r *request) fetchFunc {
+	r.upstream = b.name // for the access log; the target is the fill's
 	req := fasthttp.AcquireRequest()
 	err := b.buildRequest(r, req)
 	var key []byte

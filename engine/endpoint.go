@@ -47,6 +47,9 @@ type endpoint struct {
 	script    *script.Script
 	scriptLog *slog.Logger
 	metrics   *endpointMetrics
+	// audited writes an audit line per request (a declared route, with
+	// log.audit.routes: true).
+	audited bool
 }
 
 // backend answers a request whose auth, limit and parameters passed.
@@ -107,13 +110,24 @@ type limitStage struct {
 	rl         *rateLimit
 }
 
-// run is the pipeline.
+// run is the pipeline. The stages that run are timed for Server-Timing
+// (auth and limit here, the cache and backends in their own code).
 func (ep *endpoint) run(r *request) error {
-	if err := r.authenticate(ep.auth); err != nil {
-		return err
+	t := time.Now()
+	if ep.auth != authNone {
+		err := r.authenticate(ep.auth)
+		if t = r.timed(stageAuth, t); err != nil {
+			return err
+		}
 	}
-	if err := r.applyLimit(&ep.limit); err != nil {
-		return err
+	if ep.limit.perAccount || ep.limit.rl != nil {
+		err := r.applyLimit(&ep.limit)
+		if r.limited { // a per-account limit applies to accounts that have one
+			r.timed(stageLimit, t)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	if ep.script != nil && ep.script.HasRequest() {
 		if done, err := ep.onRequest(r); done || err != nil {
@@ -128,6 +142,9 @@ func (ep *endpoint) run(r *request) error {
 	case ep.cache != nil && ep.cache.admits(r):
 		err = ep.cache.serve(r, ep)
 	default:
+		if ep.cache != nil {
+			r.cache = cacheBypass
+		}
 		if ep.cacheControl != nil {
 			r.ctx.Response.Header.SetCanonical(headerCacheControl, ep.cacheControl)
 		}

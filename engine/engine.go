@@ -12,13 +12,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/pgfast/pgfast/auditsink"
 	"github.com/pgfast/pgfast/cache"
 	"github.com/pgfast/pgfast/config"
 )
@@ -30,6 +30,9 @@ type Engine struct {
 	log     *slog.Logger
 	audit   *slog.Logger
 	metrics *metrics
+	// auditSink sends the audit lines to OpenSearch too; nil when
+	// log.audit.opensearch is off. Closed last, by Close.
+	auditSink *auditsink.Sink
 	// cache holds declared routes' bodies; it outlives reloads (a route
 	// that did not change keeps its entries).
 	cache *cache.Cache
@@ -62,6 +65,9 @@ type Engine struct {
 	// conns counts open public connections against server.max_conns.
 	conns atomic.Int64
 
+	// access holds the access-log writers (log.access), across reloads.
+	access accessLogs
+
 	closeOnce sync.Once
 }
 
@@ -73,6 +79,9 @@ type Options struct {
 	// AuditWriter receives the audit log when the config names no file;
 	// nil = os.Stdout.
 	AuditWriter io.Writer
+	// AccessWriter receives the access log when log.access names no file;
+	// nil = os.Stderr, the process log's destination.
+	AccessWriter io.Writer
 	// Load re-reads the config for Reload (SIGHUP, POST /admin/reload and
 	// the file watch); nil disables reload.
 	Load func() (*config.Config, error)
@@ -85,32 +94,27 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	e := &Engine{log: opts.Logger, load: opts.Load, stopped: make(chan struct{})}
-	aw := opts.AuditWriter
-	if aw == nil {
-		aw = os.Stdout
+	e := &Engine{log: opts.Logger, load: opts.Load, stopped: make(chan struct{}), access: accessLogs{out: opts.AccessWriter, log: opts.Logger}}
+	var err error
+	if e.audit, e.auditSink, err = newAudit(cfg, opts, e.log); err != nil {
+		return nil, err
 	}
-	if cfg.Log.Audit != "" {
-		f, err := os.OpenFile(cfg.Log.Audit, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
-		if err != nil {
-			return nil, fmt.Errorf("cannot open audit log %s: %w", cfg.Log.Audit, err)
-		}
-		aw = f
-	}
-	e.audit = slog.New(slog.NewJSONHandler(aw, nil))
 	e.metrics = newMetrics(e)
-	e.metrics.reg.MustRegister(&streamCollector{e: e}, &upstreamCollector{e: e}, &scriptCollector{e: e})
+	e.metrics.reg.MustRegister(&streamCollector{e: e}, &upstreamCollector{e: e}, &scriptCollector{e: e}, &auditCollector{e: e}, &logCollector{e: e})
 	c, err := cache.New(cacheOptions(cfg))
 	if err != nil {
+		e.auditSink.Close()
 		return nil, fmt.Errorf("cache: %w", err)
 	}
 	e.cache = c
 	st, err := buildState(ctx, e, cfg, nil)
 	if err != nil {
 		c.Close()
+		e.auditSink.Close()
 		return nil, err
 	}
 	e.state.Store(st)
+	e.prewarm(st) // cache.prewarm, in the background
 	e.srv = e.newServer(cfg)
 	e.admin = e.newAdminServer(cfg)
 	return e, nil
@@ -221,6 +225,10 @@ func (e *Engine) Close() {
 			e.cache.Close()
 		}
 		e.limits.close()
+		e.access.close() // after the listeners: requests still finishing log until here
+		// Last: the audit lines of the requests drained above are sent
+		// (within the sink's CloseTimeout).
+		e.auditSink.Close()
 	})
 }
 

@@ -40,6 +40,10 @@ type request struct {
 	// upstream and target name what an upstream route forwarded to, for
 	// the access log.
 	upstream, target string
+	// cache is what the cache stage did, for the access log's {cache}.
+	cache cacheOutcome
+	// timing holds the stage durations Server-Timing reports.
+	timing timings
 	// scriptReq is the script's view of the request, reused.
 	scriptReq script.Request
 	// dynamic marks a response built for this request alone (not a cached
@@ -60,7 +64,7 @@ const maxPooledBuf = 64 << 10
 
 func releaseRequest(r *request) {
 	r.ctx, r.st, r.ep, r.body, r.dynamic, r.claims, r.acc, r.limited = nil, nil, nil, nil, false, nil, nil, false
-	r.reqIDLen, r.upstream, r.target = 0, "", ""
+	r.reqIDLen, r.upstream, r.target, r.cache, r.timing = 0, "", "", cacheNone, timings{}
 	r.scriptReq = script.Request{}
 	if cap(r.zbuf) > maxPooledBuf {
 		r.zbuf = nil
@@ -122,17 +126,22 @@ func (e *Engine) handle(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// finish recovers a panic into a 500, records the request's metrics and
+// finish recovers a panic into a 500, writes X-Request-Id and
+// Server-Timing, records the request's metrics and access-log line and
 // releases the scratch state.
 func (e *Engine) finish(r *request) {
 	if p := recover(); p != nil {
-		e.log.Error("BUG: panic while serving a request", "panic", p, "path", string(r.ctx.Path()), "stack", string(debug.Stack()))
+		e.log.Error("BUG: panic while serving a request", "panic", p, "path", string(r.ctx.Path()), "request_id", string(r.requestID()), "stack", string(debug.Stack()))
 		writeError(r.ctx, errInternal())
 		r.ctx.SetConnectionClose()
 	}
+	r.setResponseHeaders()
 	e.metrics.observe(r.ep, r.ctx)
-	if r.st.accessLog {
-		e.logAccess(r)
+	if r.st.accessLog != nil {
+		r.st.accessLog.log(r)
+	}
+	if r.ep != nil && r.ep.audited {
+		e.auditRoute(r)
 	}
 	releaseRequest(r)
 }
@@ -142,32 +151,9 @@ func (e *Engine) finish(r *request) {
 func (e *Engine) fail(r *request, err error) {
 	he := errorFrom(err)
 	if he.Status == 500 || he.Status == 503 && he.SQLState == "" {
-		e.log.Error("request failed", "endpoint", r.ep.name, "status", he.Status, "err", err)
+		e.log.Error("request failed", "endpoint", r.ep.name, "status", he.Status, "request_id", string(r.requestID()), "err", err)
 	}
 	writeError(r.ctx, he)
-}
-
-// logAccess writes one access-log line (log.access: true).
-func (e *Engine) logAccess(r *request) {
-	name := endpointUnknown
-	if r.ep != nil {
-		name = r.ep.name
-	}
-	if r.upstream != "" {
-		e.log.Info("access",
-			"method", string(r.ctx.Method()), "path", string(r.ctx.Path()), "route", name,
-			"status", r.ctx.Response.StatusCode(), "duration_ms", float64(since(r.ctx).Microseconds())/1000,
-			"remote", r.ctx.RemoteIP().String(), "upstream", r.upstream, "target", r.target)
-		return
-	}
-	e.log.Info("access",
-		"method", string(r.ctx.Method()),
-		"path", string(r.ctx.Path()),
-		"route", name,
-		"status", r.ctx.Response.StatusCode(),
-		"duration_ms", float64(since(r.ctx).Microseconds())/1000,
-		"remote", r.ctx.RemoteIP().String(),
-		"bytes", len(r.ctx.Response.Body()))
 }
 
 // checkBody bounds the request body by the endpoint's limit. The server

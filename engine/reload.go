@@ -48,6 +48,7 @@ func (e *Engine) ReloadConfig(ctx context.Context, cfg *config.Config) error {
 	}
 	e.reloads.add(ReloadEvent{Time: time.Now(), OK: true, Routes: len(cfg.Routes)})
 	e.state.Store(next)
+	e.prewarm(next) // cache.prewarm of the new table, in the background
 	e.log.Info("config reloaded", "routes", len(cfg.Routes), "accounts", len(cfg.Accounts))
 	// Pools the new state did not take over close after the grace period,
 	// or when the engine closes, whichever comes first.
@@ -120,6 +121,7 @@ func compiled(ctx context.Context, cfg *config.Config, fn func(*state) error) er
 	e.cache = c
 	defer c.Close()
 	defer e.limits.close()
+	defer e.access.close()
 	st, err := buildState(ctx, e, cfg, nil)
 	if err != nil {
 		return err

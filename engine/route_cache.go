@@ -61,29 +61,52 @@ var (
 const statusStream = 0
 
 // serve answers from the cache when it can, else fetches once per key
-// however many requests miss at the same time.
+// however many requests miss at the same time. It records the outcome
+// (r.cache) and times the lookup as Server-Timing's cache; a miss's wait
+// for the fill (its own or another request's) is db or upstream, whole:
+// a fill may serve several requests, so it is not split further.
 func (cp *cachePolicy) serve(r *request, ep *endpoint) error {
+	t := time.Now()
 	key := cp.key(r)
 	c := cp.e.cache
 	if ent, ok := c.GetAt(key, r.ctx.Time()); ok {
+		r.timed(stageCache, t)
+		r.cache = cacheHit
+		if ent.Status == statusStream {
+			r.cache = cacheBypass
+		}
 		return cp.answer(r, ep, ent, false)
 	}
 	if cp.swr {
 		if ent, ok := c.GetStale(key); ok && ent.Status != statusStream {
+			r.timed(stageCache, t)
+			r.cache = cacheStale
 			c.Refresh(key, cp.fill(r))
 			return cp.answer(r, ep, ent, true)
 		}
 	}
+	t = r.timed(stageCache, t)
+	r.cache = cacheMiss
 	ent, _, err := c.Do(context.Background(), key, cp.fill(r))
+	r.timed(cp.fillStage(), t)
 	if err != nil {
 		if cp.grace > 0 && isUnavailable(err) {
 			if ent, ok := c.GetStale(key); ok && ent.Status != statusStream {
+				r.cache = cacheStale
 				return cp.answer(r, ep, ent, true)
 			}
 		}
 		return err
 	}
 	return cp.answer(r, ep, ent, false)
+}
+
+// fillStage is the Server-Timing stage a miss's fill counts as.
+func (cp *cachePolicy) fillStage() stage {
+	if _, ok := cp.fetch.(*upstreamBackend); ok {
+		return stageUpstream
+	}
+	return stageDB
 }
 
 // key hashes the route id and the key parameters.

@@ -56,7 +56,7 @@ func compileRoute(ctx context.Context, e *Engine, st, prev *state, rc *config.Ro
 		return nil, fail("auth: jwt and jwt.* params need auth.jwt to be configured")
 	}
 	ep := &endpoint{name: rc.Name, auth: authModes[rc.Auth], limit: limitStage{rl: rt.limit},
-		metrics: e.metrics.endpoint(rc.Name), maxBody: int64(rc.MaxBodyBytes)}
+		metrics: e.metrics.endpoint(rc.Name), maxBody: int64(rc.MaxBodyBytes), audited: st.cfg.Log.Audit.Routes}
 	oids, err := compileBackend(ctx, e, st, rt, ep)
 	if err != nil {
 		return nil, fail("%v", err)
@@ -133,7 +133,7 @@ func compileBackend(ctx context.Context, e *Engine, st *state, rt *route, ep *en
 		return nil, fmt.Errorf("result %q: want one, many or value", rc.Result)
 	}
 	var err error
-	rt.stmt, err = sqlexec.Compile(ctx, db.sql, sqlexec.StatementOptions{SQL: rc.SQL, Shape: shape, Settings: rc.Settings, Timeout: timeout})
+	rt.stmt, err = sqlexec.Compile(ctx, db.sql, sqlexec.StatementOptions{Name: rc.Name, SQL: rc.SQL, Shape: shape, Settings: rc.Settings, Timeout: timeout})
 	if err != nil {
 		return nil, err
 	}

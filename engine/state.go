@@ -27,7 +27,7 @@ type state struct {
 	clientKey    clientKey      // limits.key: ip, account or jwt.<claim>
 	trusted      trustedProxies // limits.trusted_proxies
 	cors         *corsPolicy    // server.cors; nil when off
-	accessLog    bool           // log.access
+	accessLog    *accessLogger  // log.access; nil when off
 	compress     *compressor    // server.compression, for dynamic bodies
 	jwt          *jwtauth.Verifier
 	upstreams    map[string]*gatewayUpstream
@@ -59,9 +59,11 @@ func buildState(ctx context.Context, e *Engine, cfg *config.Config, prev *state)
 	for i := range cfg.Routes {
 		st.maxBody = max(st.maxBody, int64(cfg.Routes[i].MaxBodyBytes))
 	}
-	st.accessLog = cfg.Log.Access
 	st.compress = newCompressor(cfg.Server.Compression)
 	var err error
+	if st.accessLog, err = e.newAccessLogger(cfg.Log.Access); err != nil {
+		return nil, err
+	}
 	if st.trusted, err = parseTrustedProxies(cfg.Limits.TrustedProxies); err != nil {
 		return nil, err
 	}
@@ -124,7 +126,8 @@ func openDatabase(ctx context.Context, e *Engine, name string, dc *config.Databa
 	}
 	db := &database{name: name, cfg: *dc, pool: p, sql: &sqlexec.DB{
 		Name: name, Pool: p, Types: rowcodec.NewTypes(),
-		Unnamed: dc.StatementCache == config.StatementCacheDescribe, Timeout: dc.StatementTimeout.Std()}}
+		Unnamed: dc.StatementCache == config.StatementCacheDescribe, Timeout: dc.StatementTimeout.Std(),
+		SlowQuery: dc.SlowQuery.Std(), SlowLog: e.slowLog(name, "")}}
 	db.listen = e.startListener(db)
 	return db, nil
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pgfast/pgfast/auditsink"
 	"github.com/pgfast/pgfast/cache"
 	"github.com/pgfast/pgfast/limiter"
 	"github.com/pgfast/pgfast/pool"
@@ -30,6 +31,11 @@ type Stats struct {
 	Routes map[string]RouteStats `json:"routes"`
 	// Reloads are the latest reloads, newest last.
 	Reloads []ReloadEvent `json:"reloads"`
+	// Audit is the OpenSearch audit sink's counters; absent when
+	// log.audit.opensearch is off.
+	Audit *auditsink.Stats `json:"audit,omitempty"`
+	// Log is the access log's lines written and dropped.
+	Log LogStats `json:"log"`
 }
 
 // StreamStats is the spool, budget and connection-limit part of Stats.
@@ -76,22 +82,70 @@ func (e *Engine) Stats() Stats {
 	for _, acc := range st.accounts {
 		s.Accounts[acc.cfg.ID] = AccountStats{Pool: acc.pool.Stats(), Warnings: append([]string{}, acc.warnings...)}
 	}
+	s.Audit = e.auditStats()
+	s.Log = e.access.stats()
 	return s
 }
 
+// poolDescs is one family of pool series.
+type poolDescs struct {
+	max, inUse, idle, acquire, empty, wait, gateWaits, rejected, slow, queries, queryEMA, gateWaiting *prometheus.Desc
+}
+
+func newPoolDescs(prefix, label string) *poolDescs {
+	d := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc(prefix+name, help, []string{label}, nil)
+	}
+	return &poolDescs{
+		max:         d("max_conns", "Pool size."),
+		inUse:       d("in_use", "Connections acquired now."),
+		idle:        d("idle", "Idle connections now."),
+		acquire:     d("acquire_total", "Connection acquires."),
+		empty:       d("empty_acquire_total", "Acquires that found the pool empty past the gate (waited for a connection to open or free up)."),
+		wait:        d("acquire_wait_seconds_total", "Time spent waiting to acquire."),
+		gateWaits:   d("gate_waits_total", "Acquires that waited at the full gate (max_concurrent_queries)."),
+		rejected:    d("rejected_total", "Requests refused with 503 because the gate stayed full for acquire_timeout."),
+		slow:        d("slow_queries_total", "Queries slower than the database's slow_query."),
+		queries:     d("queries_total", "Queries run."),
+		queryEMA:    d("query_seconds_ema", "Moving average of query time."),
+		gateWaiting: d("gate_waiting", "Requests waiting at the gate now."),
+	}
+}
+
+func (d *poolDescs) list() []*prometheus.Desc {
+	return []*prometheus.Desc{d.max, d.inUse, d.idle, d.acquire, d.empty, d.wait, d.gateWaits, d.rejected, d.slow, d.queries, d.queryEMA, d.gateWaiting}
+}
+
+// collect sends one pool's series, labelled value.
+func (d *poolDescs) collect(ch chan<- prometheus.Metric, s pool.Stats, value string) {
+	g := func(desc *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, value)
+	}
+	cnt := func(desc *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, v, value)
+	}
+	g(d.max, float64(s.MaxConns))
+	g(d.inUse, float64(s.InUse))
+	g(d.idle, float64(s.Idle))
+	cnt(d.acquire, float64(s.AcquireCount))
+	cnt(d.empty, float64(s.EmptyAcquireCount))
+	cnt(d.wait, s.AcquireWait.Seconds())
+	cnt(d.gateWaits, float64(s.GateWaitCount))
+	cnt(d.rejected, float64(s.GateRejected))
+	cnt(d.slow, float64(s.SlowQueries))
+	cnt(d.queries, float64(s.Queries))
+	g(d.queryEMA, s.QueryEMA.Seconds())
+	g(d.gateWaiting, float64(s.GateWaiting))
+}
+
 var (
-	descPoolMax        = prometheus.NewDesc("pgfast_pool_max_conns", "Pool size.", []string{"pool"}, nil)
-	descPoolInUse      = prometheus.NewDesc("pgfast_pool_in_use", "Connections acquired now.", []string{"pool"}, nil)
-	descPoolIdle       = prometheus.NewDesc("pgfast_pool_idle", "Idle connections now.", []string{"pool"}, nil)
-	descPoolAcquire    = prometheus.NewDesc("pgfast_pool_acquire_total", "Connection acquires.", []string{"pool"}, nil)
-	descPoolEmpty      = prometheus.NewDesc("pgfast_pool_empty_acquire_total", "Acquires that found the pool empty past the gate (waited for a connection to open or free up).", []string{"pool"}, nil)
-	descPoolWait       = prometheus.NewDesc("pgfast_pool_acquire_wait_seconds_total", "Time spent waiting to acquire.", []string{"pool"}, nil)
-	descPoolGateWaits  = prometheus.NewDesc("pgfast_pool_gate_waits_total", "Acquires that waited at the full gate (max_concurrent_queries).", []string{"pool"}, nil)
-	descPoolRejected   = prometheus.NewDesc("pgfast_pool_rejected_total", "Requests refused with 503 because the gate stayed full for acquire_timeout.", []string{"pool"}, nil)
-	descPoolSlow       = prometheus.NewDesc("pgfast_pool_slow_queries_total", "Queries slower than the database's slow_query.", []string{"pool"}, nil)
-	descPoolQueries    = prometheus.NewDesc("pgfast_pool_queries_total", "Queries run.", []string{"pool"}, nil)
-	descPoolQueryEMA   = prometheus.NewDesc("pgfast_pool_query_seconds_ema", "Moving average of query time.", []string{"pool"}, nil)
-	descPoolGateWaitng = prometheus.NewDesc("pgfast_pool_gate_waiting", "Requests waiting at the gate now.", []string{"pool"}, nil)
+	// descPools are the databases' pools, pgfast_pool_*{pool="NAME"}.
+	descPools = newPoolDescs("pgfast_pool_", "pool")
+	// descAccountPools are the accounts' own pools (the ones their /v1/query and
+	// /v1/batch run on), pgfast_account_pool_*{account="ID"}: the same series in
+	// a family of their own, because pool="account:ID" already names the pool of
+	// an account's inline database_url database.
+	descAccountPools = newPoolDescs("pgfast_account_pool_", "account")
 
 	descCacheHits      = prometheus.NewDesc("pgfast_cache_hits_total", "Cache lookups that found a fresh body.", nil, nil)
 	descCacheMisses    = prometheus.NewDesc("pgfast_cache_misses_total", "Cache lookups that found none.", nil, nil)
@@ -118,11 +172,10 @@ var (
 type statsCollector struct{ e *Engine }
 
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPoolMax, descPoolInUse, descPoolIdle, descPoolAcquire, descPoolEmpty,
-		descPoolWait, descPoolGateWaits, descPoolRejected, descPoolSlow, descPoolQueries, descPoolQueryEMA, descPoolGateWaitng,
+	for _, d := range append(append(descPools.list(), descAccountPools.list()...),
 		descCacheHits, descCacheMisses, descCacheEvictions, descCacheSets, descCacheDropped, descCacheCoalesced,
 		descCacheStale, descCachePurges, descCacheBytes, descCacheMarks,
-		descRLRejected, descRLAllowed, descRLFallback, descRLFallbacks, descRLRedisErr, descRLKeys, descAccountWarnings} {
+		descRLRejected, descRLAllowed, descRLFallback, descRLFallbacks, descRLRedisErr, descRLKeys, descAccountWarnings) {
 		ch <- d
 	}
 }
@@ -157,27 +210,10 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, acc := range st.accounts {
 		ch <- prometheus.MustNewConstMetric(descAccountWarnings, prometheus.GaugeValue, float64(len(acc.warnings)), acc.cfg.ID)
+		descAccountPools.collect(ch, acc.pool.Stats(), acc.cfg.ID)
 	}
 	for name, db := range st.dbs {
-		s := db.pool.Stats()
-		g := func(d *prometheus.Desc, v float64) {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, name)
-		}
-		cnt := func(d *prometheus.Desc, v float64) {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, name)
-		}
-		g(descPoolMax, float64(s.MaxConns))
-		g(descPoolInUse, float64(s.InUse))
-		g(descPoolIdle, float64(s.Idle))
-		cnt(descPoolAcquire, float64(s.AcquireCount))
-		cnt(descPoolEmpty, float64(s.EmptyAcquireCount))
-		cnt(descPoolWait, s.AcquireWait.Seconds())
-		cnt(descPoolGateWaits, float64(s.GateWaitCount))
-		cnt(descPoolRejected, float64(s.GateRejected))
-		cnt(descPoolSlow, float64(s.SlowQueries))
-		cnt(descPoolQueries, float64(s.Queries))
-		g(descPoolQueryEMA, s.QueryEMA.Seconds())
-		g(descPoolGateWaitng, float64(s.GateWaiting))
+		descPools.collect(ch, db.pool.Stats(), name)
 	}
 }
 

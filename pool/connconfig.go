@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"time"
 
@@ -32,6 +33,13 @@ func poolConfig(o Options, afterConnect func(context.Context, *pgx.Conn) error, 
 	}
 	cfg.MaxConns = o.MaxConns
 	cfg.MinConns = o.MinConns
+	// pgxpool reads a zero differently for each: MaxConnLifetime 0 never
+	// expires, MaxConnIdleTime 0 would close every idle connection at each
+	// check, and HealthCheckPeriod 0 panics in time.NewTicker. Zero means
+	// off here (see Options), so the last two get a period that never ends.
+	cfg.MaxConnLifetime = o.MaxConnLifetime
+	cfg.MaxConnIdleTime = orNever(o.MaxConnIdleTime)
+	cfg.HealthCheckPeriod = orNever(o.HealthCheckPeriod)
 	cc := cfg.ConnConfig
 	if o.ConnectTimeout > 0 {
 		cc.ConnectTimeout = o.ConnectTimeout
@@ -80,6 +88,17 @@ func poolConfig(o Options, afterConnect func(context.Context, *pgx.Conn) error, 
 	cfg.AfterConnect = afterConnect
 	cfg.AfterRelease = afterRelease
 	return cfg, nil
+}
+
+// never is a duration no timer reaches (the runtime clamps its deadline).
+const never = time.Duration(math.MaxInt64)
+
+// orNever returns d, or never for 0.
+func orNever(d time.Duration) time.Duration {
+	if d == 0 {
+		return never
+	}
+	return d
 }
 
 // ceilMillis rounds d up to whole milliseconds, the unit of statement_timeout,

@@ -31,7 +31,9 @@ const DefaultMaxMessageBytes = 64 << 20
 //
 // Values given here override the same parameters in URL (pool_max_conns,
 // connect_timeout, application_name, statement_timeout...); a zero
-// ConnectTimeout, ApplicationName or StatementTimeout leaves the URL's.
+// ConnectTimeout, ApplicationName or StatementTimeout leaves the URL's. The
+// lifecycle fields (MaxConnIdleTime, MaxConnLifetime, HealthCheckPeriod)
+// always override the URL's pool_* parameters, zero (off) included.
 type Options struct {
 	// Name identifies the pool in errors, logs and stats: "main" for
 	// databases.main, "account:acc_x" for an account's own pool. Operators
@@ -87,6 +89,38 @@ type Options struct {
 	// connect_timeout in force, or no bound when the URL has none (pgx's
 	// default). The configuration's connect_timeout defaults to 5s.
 	ConnectTimeout time.Duration
+
+	// MaxConnIdleTime closes a connection that has sat idle this long, at the
+	// next health check (HealthCheckPeriod), while the pool keeps MinConns.
+	// 0 never closes a connection for being idle; unlike pgxpool, whose own
+	// default is 30m, so a zero here overrides the URL's
+	// pool_max_conn_idle_time too. The configuration's idle_timeout defaults
+	// to 30m. Lower it where an idle backend costs the server (one near its
+	// max_connections, a PgBouncer pool); a quiet pool then pays one connect
+	// (a few ms) on its next request.
+	MaxConnIdleTime time.Duration
+
+	// MaxConnLifetime closes a connection this long after it opened: when it
+	// is next acquired or seen idle by a health check, whichever comes
+	// first; a new connection replaces it on demand (or at once, below
+	// MinConns). Replacing connections bounds what a long-lived backend
+	// accumulates (catalog and plan caches, memory fragmentation) and moves
+	// the pool to a server that took over a DNS name or a load balancer's
+	// address. 0 keeps connections for good; unlike pgxpool, whose own
+	// default is 1h, so a zero here overrides the URL's
+	// pool_max_conn_lifetime too (its pool_max_conn_lifetime_jitter, which
+	// spreads the closes, still applies). The configuration's max_lifetime
+	// defaults to 1h.
+	MaxConnLifetime time.Duration
+
+	// HealthCheckPeriod is how often the pool looks at its idle connections:
+	// it closes those past MaxConnIdleTime or MaxConnLifetime and opens
+	// connections up to MinConns. 0 turns the periodic check off (pgxpool's
+	// own default is 1m; the configuration's health_check_period defaults to
+	// 1m): idle connections are then never closed for being idle, expired
+	// ones only when acquired, and MinConns is restored only after a
+	// connection is released or closed. A check costs no round trip.
+	HealthCheckPeriod time.Duration
 
 	// SlowQuery is the duration from which Observe counts a query as slow
 	// (Stats.SlowQueries). 0 turns the counter off, as slow_query: 0 does in
@@ -217,6 +251,12 @@ func (o Options) Validate() error {
 		return bad("connect_timeout", "must not be negative (0 leaves the URL's), got %s", o.ConnectTimeout)
 	case o.SlowQuery < 0:
 		return bad("slow_query", "must not be negative (0 turns it off), got %s", o.SlowQuery)
+	case o.MaxConnIdleTime < 0:
+		return bad("idle_timeout", "must not be negative (0 means never), got %s", o.MaxConnIdleTime)
+	case o.MaxConnLifetime < 0:
+		return bad("max_lifetime", "must not be negative (0 means never), got %s", o.MaxConnLifetime)
+	case o.HealthCheckPeriod < 0:
+		return bad("health_check_period", "must not be negative (0 turns it off), got %s", o.HealthCheckPeriod)
 	case o.AcquireTimeout == 0 && o.MaxConcurrentQueries > int(o.MaxConns):
 		// pgxpool gives up at once on a context that is already done, even
 		// with a connection idle: the callers past max_conns need time to wait.

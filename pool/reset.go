@@ -63,7 +63,14 @@ func (p *Pool) resetSession(conn *pgx.Conn) bool {
 		return false
 	}
 	p.resets.Add(1)
-	if name := sessionChanged(pc); name != "" {
+	// Behind PgBouncer (DescribeOnly) RESET ALL restores the server
+	// connection's own application_name, which PgBouncer set, not ours:
+	// harmless, and checking it would close every connection after use.
+	skip := ""
+	if p.opts.DescribeOnly {
+		skip = "application_name"
+	}
+	if name := sessionChangedExcept(pc, skip); name != "" {
 		// Something the reset does not cover (a reported parameter that
 		// RESET ALL cannot restore): never hand the connection out again.
 		p.discarded.Add(1)

@@ -43,13 +43,16 @@ func recordSession(pc *pgconn.PgConn) {
 // sessionChanged reports the first watched parameter whose value differs
 // from the connection's baseline, or "" when none does. It allocates nothing:
 // map lookups and string compares.
-func sessionChanged(pc *pgconn.PgConn) string {
+func sessionChanged(pc *pgconn.PgConn) string { return sessionChangedExcept(pc, "") }
+
+// sessionChangedExcept is sessionChanged that ignores the parameter skip.
+func sessionChangedExcept(pc *pgconn.PgConn, skip string) string {
 	b, ok := pc.CustomData()[sessionKey].(*sessionBaseline)
 	if !ok {
 		return ""
 	}
 	for i, k := range watchedParams {
-		if pc.ParameterStatus(k) != b[i] {
+		if k != skip && pc.ParameterStatus(k) != b[i] {
 			return k
 		}
 	}

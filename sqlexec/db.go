@@ -28,6 +28,25 @@ type DB struct {
 	// (SET TRANSACTION READ ONLY), whatever an earlier one did to the
 	// session's default.
 	ReadOnly bool
+	// SlowQuery is the duration from which an execution (acquire
+	// included, as the pool's slow-query count measures it) is reported
+	// to SlowLog; 0 (default) reports none. The pool counts slow queries
+	// either way (pool.Options.SlowQuery); this is the log line's hook.
+	SlowQuery time.Duration
+	// SlowLog is told of each execution that took SlowQuery or longer:
+	// the statement's label (a route's name; "" for a raw query), its SQL
+	// ("" for a batch) and how long it took. It runs on the releasing
+	// goroutine after the connection went back to the pool, so it may log
+	// but should not block. Set once, before the DB is used.
+	SlowLog func(label, sql string, took time.Duration)
+}
+
+// noteSlow reports x's execution to SlowLog when it took SlowQuery or
+// longer: a comparison on the fast path, the call only for a slow one.
+func (db *DB) noteSlow(x *Rows, took time.Duration) {
+	if db.SlowQuery > 0 && took >= db.SlowQuery && db.SlowLog != nil {
+		db.SlowLog(x.label, x.sql, took)
+	}
 }
 
 // deadlineMargin is how long after the server's statement_timeout the

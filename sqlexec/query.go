@@ -24,6 +24,7 @@ func (db *DB) Query(ctx context.Context, sql string, params []any, enc Encoding)
 // prepared plan that went stale under a schema change is prepared again,
 // once. On error the caller still owns x and must Release it.
 func (x *Rows) Query(sql string, params []any, enc Encoding) error {
+	x.sql = sql
 	err := x.query(sql, params, enc)
 	if err != nil && forget(x.conn.PgConn(), sql, err) {
 		x.rr, x.err, x.peeked = nil, nil, false

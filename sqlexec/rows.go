@@ -31,6 +31,7 @@ type Rows struct {
 	deadline bool // a socket deadline is set and must be cleared
 	stop     *stopper
 	start    time.Time
+	acquired time.Duration // AcquireWait
 	enc      encoder
 	// peeked: the first row was read ahead (to retry a statement whose
 	// prepared plan went stale) and is the current row of rr.
@@ -38,6 +39,9 @@ type Rows struct {
 	begun  bool
 	done   bool
 	err    error // the result's error, when the peek already closed rr
+	// sql and label name the statement for DB.SlowLog: the raw query's
+	// or the route's text (a string header, no copy) and the route's name.
+	sql, label string
 
 	// Observer, when set, is told by Release how the execution ended (the
 	// audit log's line).
@@ -82,6 +86,7 @@ func acquire(parent context.Context, db *DB, timeout time.Duration) (*Rows, erro
 		return nil, err
 	}
 	x.conn = conn
+	x.acquired = time.Since(x.start)
 	if x.cancel == nil {
 		if timeout == 0 {
 			timeout = db.Timeout
@@ -92,6 +97,10 @@ func acquire(parent context.Context, db *DB, timeout time.Duration) (*Rows, erro
 	}
 	return x, nil
 }
+
+// AcquireWait is how long the execution waited for its connection (the
+// pool's gate included), for Server-Timing's acquire.
+func (x *Rows) AcquireWait() time.Duration { return x.acquired }
 
 // Fill appends encoded rows to dst until it holds more than limit bytes
 // (limit <= 0: no limit) or the result ends. At the end (done) the result's
@@ -193,6 +202,7 @@ func (x *Rows) Release(outcome error) {
 		_ = x.conn.PgConn().Conn().SetDeadline(time.Time{})
 	}
 	x.db.Pool.Observe(took)
+	x.db.noteSlow(x, took)
 	x.conn.Release()
 	if x.cancel != nil {
 		x.cancel()

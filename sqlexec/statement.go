@@ -33,10 +33,13 @@ type Statement struct {
 	shape    Shape
 	settings string // "SELECT set_config(…, true), …" or ""
 	timeout  time.Duration
+	label    string // StatementOptions.Name
 }
 
 // StatementOptions is what Compile needs of a route.
 type StatementOptions struct {
+	// Name labels the statement in DB.SlowLog (the route's name).
+	Name  string
 	SQL   string
 	Shape Shape
 	// Settings are the route's planner and runtime settings, applied with
@@ -50,7 +53,7 @@ type StatementOptions struct {
 // Compile prepares o.SQL on db and builds the statement. Its errors
 // describe the SQL, for a config error naming the route.
 func Compile(ctx context.Context, db *DB, o StatementOptions) (*Statement, error) {
-	s := &Statement{db: db, sql: o.SQL, shape: o.Shape, timeout: o.Timeout}
+	s := &Statement{db: db, sql: o.SQL, shape: o.Shape, timeout: o.Timeout, label: o.Name}
 	if !db.Unnamed {
 		s.name = "pgfast_route_" + strconv.FormatUint(xxhash.Sum64String(o.SQL), 16)
 	}
@@ -146,6 +149,7 @@ func (s *Statement) Run(ctx context.Context, args [][]byte) (*Rows, error) {
 		return nil, err
 	}
 	x.enc = encoder{plan: s.plan, enc: Encoding{Shape: s.shape}}
+	x.sql, x.label = s.sql, s.label
 	if err := s.send(x, args); err != nil {
 		x.Release(err)
 		return nil, err

@@ -32,10 +32,17 @@ func serveCommand() *cli.Command {
 	}
 }
 
+// loadConfig loads what the flags name; given no --config, --config-dir or
+// PGFAST_CONFIG, it reads pg-api's ./config/ when that holds server.json (a
+// pg-api deployment runs unchanged), else starts from the defaults.
 func loadConfig(c *cli.Context) (*config.Config, error) {
+	file, dir := c.String("config"), c.String("config-dir")
+	if file == "" && dir == "" && config.IsPGAPIDir(config.PGAPIDir) {
+		dir = config.PGAPIDir
+	}
 	return config.Load(config.LoadOptions{
-		File: c.String("config"),
-		Dir:  c.String("config-dir"),
+		File: file,
+		Dir:  dir,
 		Overrides: config.Overrides{
 			Addr:        c.String("addr"),
 			AdminAddr:   c.String("admin-addr"),
@@ -57,7 +64,10 @@ func newLogger(l config.Log, w io.Writer) *slog.Logger {
 }
 
 // serve runs pgfast until SIGINT or SIGTERM, then drains in-flight requests
-// and stops; SIGHUP reloads the config through load.
+// and stops; SIGHUP reloads the config through load; SIGUSR1 reopens the
+// access-log files (logrotate); SIGUSR2 hands the listening sockets to a
+// new copy of the binary and exits once it serves (upgrade.go). It speaks
+// systemd's notify protocol when NOTIFY_SOCKET is set (systemd.go).
 func serve(ctx context.Context, load func() (*config.Config, error), out io.Writer) error {
 	cfg, err := load()
 	if err != nil {
@@ -96,19 +106,16 @@ func serve(ctx context.Context, load func() (*config.Config, error), out io.Writ
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	// Started by a SIGUSR2 upgrade: the sockets come from the old process.
+	inh, err := inheritListeners()
 	if err != nil {
 		eng.Close()
-		return fmt.Errorf("cannot listen on server.addr %s: %w", cfg.Server.Addr, err)
+		return err
 	}
-	var adminLn net.Listener
-	if a := cfg.Server.AdminAddr; a != "" && a != "off" {
-		adminLn, err = net.Listen("tcp", a)
-		if err != nil {
-			ln.Close()
-			eng.Close()
-			return fmt.Errorf("cannot listen on server.admin_addr %s: %w", a, err)
-		}
+	ln, adminLn, err := openListeners(cfg, inh)
+	if err != nil {
+		eng.Close()
+		return err
 	}
 
 	errc := make(chan error, 2)
@@ -119,12 +126,19 @@ func serve(ctx context.Context, load func() (*config.Config, error), out io.Writ
 	// Signals and the file watch are set up before pgfast says it is
 	// serving, so a change or a SIGHUP right after that line is never missed.
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR2, syscall.SIGUSR1)
 	defer signal.Stop(sigs)
+	notify := func(state string) {
+		if err := sdNotify(state); err != nil {
+			log.Warn("cannot notify systemd", "state", state, "err", err)
+		}
+	}
 	reloadNow := func() {
+		notify(sdReloading)
 		if err := eng.Reload(ctx); err != nil {
 			log.Error("config reload rejected; the previous config keeps serving", "err", err)
 		}
+		notify(sdReady)
 	}
 	if fi, err := os.Stat(cfg.Source); cfg.Source != "" && err == nil && !fi.IsDir() {
 		wctx, stopWatch := context.WithCancel(ctx)
@@ -134,31 +148,90 @@ func serve(ctx context.Context, load func() (*config.Config, error), out io.Writ
 		}
 	}
 
-	log.Info("pgfast serving", "addr", ln.Addr().String(), "admin_addr", addrOf(adminLn), "version", version)
+	log.Info("pgfast serving", "addr", ln.Addr().String(), "admin_addr", addrOf(adminLn), "version", version, "pid", os.Getpid(), "config", cfg.Source)
 	if cluster != nil {
 		printExamples(out, ln.Addr(), addrOf(adminLn), cfg)
 	}
+	if inh != nil {
+		notify(sdMainPID(os.Getpid()) + "\n" + sdReady)
+		if err := inh.signalReady(); err != nil {
+			log.Warn("upgrade: cannot tell the previous process this one is serving; it stops on its own timeout", "err", err)
+		}
+		log.Info("upgrade: serving on the sockets of the previous process", "previous_pid", os.Getppid())
+	} else {
+		notify(sdReady)
+	}
+	wdctx, stopWatchdog := context.WithCancel(ctx)
+	defer stopWatchdog()
+	if d := sdWatchdogInterval(); d > 0 {
+		go sdWatchdog(wdctx, d, notify)
+	}
 
+	drain := func(why ...any) error {
+		log.Info("shutting down", append(why, "timeout", cfg.Server.ShutdownTimeout.String())...)
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.Std())
+		err := eng.Shutdown(sctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+		log.Info("stopped")
+		return nil
+	}
+	var up *upgrade // the new process of a SIGUSR2 upgrade, until it takes over or fails
 	for {
 		select {
 		case err := <-errc:
 			eng.Close()
 			return fmt.Errorf("server stopped: %w", err)
+		case err := <-up.doneChan():
+			child := up.pid()
+			up = nil
+			if err != nil {
+				log.Error("upgrade failed; this process keeps serving", "pid", child, "err", err)
+				continue
+			}
+			// systemd follows the new process from here; this one's drain
+			// is not the service stopping, so no STOPPING=1.
+			stopWatchdog()
+			notify(sdMainPID(child))
+			return drain("upgrade", "the new process is serving", "new_pid", child)
 		case sig := <-sigs:
-			if sig == syscall.SIGHUP {
+			switch sig {
+			case syscall.SIGHUP:
 				log.Info("SIGHUP: reloading config")
 				reloadNow()
 				continue
+			case syscall.SIGUSR1:
+				// logrotate renamed the access-log files: write new ones.
+				if err := eng.ReopenLogs(); err != nil {
+					log.Error("SIGUSR1: cannot reopen the access log", "err", err)
+				} else {
+					log.Info("SIGUSR1: access log reopened")
+				}
+				continue
+			case syscall.SIGUSR2:
+				switch {
+				case cluster != nil:
+					log.Warn("SIGUSR2 upgrade refused: the embedded PostgreSQL cannot be handed over (a new process would start a second cluster on data_dir); restart pgfast instead")
+				case up != nil:
+					log.Warn("SIGUSR2 ignored: an upgrade is already in progress", "new_pid", up.pid())
+				default:
+					var err error
+					if up, err = startUpgrade(ln, adminLn); err != nil {
+						log.Error("upgrade failed; this process keeps serving", "err", err)
+						continue
+					}
+					log.Info("SIGUSR2: upgrading: started a new process on the listening sockets", "new_pid", up.pid(), "timeout", upgradeTimeout.String())
+				}
+				continue
 			}
-			log.Info("shutting down", "signal", sig.String(), "timeout", cfg.Server.ShutdownTimeout.String())
-			sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.Std())
-			err := eng.Shutdown(sctx)
-			cancel()
-			if err != nil {
-				return err
+			notify(sdStopping)
+			if up != nil {
+				log.Info("stopping the upgrade in progress", "new_pid", up.pid(), "err", up.abort())
+				up = nil
 			}
-			log.Info("stopped")
-			return nil
+			return drain("signal", sig.String())
 		}
 	}
 }
