@@ -110,10 +110,12 @@ func checkRow(t *testing.T, r *Result) {
 	case ScenarioMemory:
 		positive(MetricPeakRSS)
 		// The high-water mark covers the whole life of the process, so it
-		// is at least any RSS seen during peak. A few MB of a 100 MB
-		// process are a plausible range, a TB is not.
-		if peak, hw := r.Metrics[MetricPeakRSS], r.Extra[extraMaxRSS]; hw < peak || peak < 1 || peak > 1e6 || r.Extra[extraRSSSamples] < 1 {
-			t.Fatalf("memory: got peak RSS %v MB, high-water %v MB over %v samples; want 1 MB <= peak <= high-water", peak, hw, r.Extra[extraRSSSamples])
+		// is about at least any RSS seen during peak: Linux updates VmHWM
+		// lazily (per-CPU RSS counters are folded in later), so a sample
+		// may pass it by a little. A few MB of a 100 MB process are a
+		// plausible range, a TB is not.
+		if peak, hw := r.Metrics[MetricPeakRSS], r.Extra[extraMaxRSS]; hw < peak*0.95 || peak < 1 || peak > 1e6 || r.Extra[extraRSSSamples] < 1 {
+			t.Fatalf("memory: got peak RSS %v MB, high-water %v MB over %v samples; want 1 MB <= peak <= about high-water", peak, hw, r.Extra[extraRSSSamples])
 		}
 		return
 	}
