@@ -26,8 +26,9 @@ var allowedImports = map[string][]string{
 	"config":                 nil,
 	"embedpg":                nil,
 	"embedpg/pgtest":         {"embedpg"},
-	"internal/testredis":     nil,
-	"internal/testpgbouncer": nil,
+	"internal/testproc":      nil,
+	"internal/testredis":     {"internal/testproc"},
+	"internal/testpgbouncer": {"internal/testproc"},
 	"sqlexec":                {"rowcodec", "pool"},
 	"upstream":               nil,
 	"openapi":                nil,
@@ -278,14 +279,14 @@ func TestLayeringRulesCatchViolations(t *testing.T) {
 }
 
 // TestBinaryDoesNotLinkTesting: test helpers (embedpg/pgtest,
-// internal/testredis, internal/testpgbouncer) stay out of the pgfast binary.
+// internal/testredis, internal/testpgbouncer, internal/testproc) stay out of the pgfast binary.
 func TestBinaryDoesNotLinkTesting(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", "./cmd/pgfast").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
 	for _, dep := range strings.Fields(string(out)) {
-		if dep == "testing" || strings.HasSuffix(dep, "/pgtest") || strings.HasSuffix(dep, "/testredis") || strings.HasSuffix(dep, "/testpgbouncer") {
+		if dep == "testing" || strings.HasSuffix(dep, "/pgtest") || strings.HasSuffix(dep, "/testredis") || strings.HasSuffix(dep, "/testpgbouncer") || strings.HasSuffix(dep, "/testproc") {
 			t.Errorf("cmd/pgfast links %s", dep)
 		}
 	}

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/pgfast/pgfast/internal/testproc"
 )
 
 // startTimeout bounds how long Start waits for the admin console to answer.
@@ -81,7 +82,7 @@ type Bouncer struct {
 	cmd      *exec.Cmd
 	exited   chan struct{}
 	exitErr  error
-	out      *lockedBuffer
+	out      *testproc.LockedBuffer
 	stopOnce sync.Once
 }
 
@@ -140,7 +141,7 @@ func StartWith(tb testing.TB, upstreamURL string, o Options) *Bouncer {
 	// process may take it before pgbouncer binds; retry with a new one.
 	// (listen_port = 0 binds, but pgbouncer never says which port it got.)
 	for attempt := 0; ; attempt++ {
-		if b.port, err = freePort(); err != nil {
+		if b.port, err = testproc.FreePort(); err != nil {
 			tb.Fatalf("testpgbouncer: %v", err)
 		}
 		if err := os.WriteFile(b.iniPath(), b.ini(up, o), 0o600); err != nil {
@@ -189,7 +190,7 @@ func (b *Bouncer) ini(up *pgconn.Config, o Options) []byte {
 
 // start launches pgbouncer and waits until its admin console answers.
 func (b *Bouncer) start(bin string, as *runAs) error {
-	out := &lockedBuffer{}
+	out := &testproc.LockedBuffer{}
 	cmd := exec.Command(bin, b.iniPath())
 	cmd.Dir = b.dir
 	cmd.Stdout, cmd.Stderr = out, out
@@ -418,31 +419,4 @@ func (r *runAs) chownTree(dir string) error {
 		}
 		return nil
 	})
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("cannot find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// lockedBuffer collects pgbouncer's output for failure messages.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

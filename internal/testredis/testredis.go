@@ -6,7 +6,6 @@ package testredis
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"net"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pgfast/pgfast/internal/testproc"
 )
 
 // startTimeout bounds how long Start and Restart wait for the first PONG.
@@ -32,7 +33,7 @@ type Server struct {
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	exitErr error
-	log     *lockedBuffer
+	log     *testproc.LockedBuffer
 }
 
 // Start starts a redis-server for tb and registers Stop with tb.Cleanup.
@@ -49,7 +50,7 @@ func Start(tb testing.TB) *Server {
 	// The free port is found by binding :0 and releasing it, so another
 	// process may take it before redis-server binds; retry with a new one.
 	for attempt := 0; ; attempt++ {
-		port, err := freePort()
+		port, err := testproc.FreePort()
 		if err != nil {
 			tb.Fatalf("testredis: %v", err)
 		}
@@ -120,7 +121,7 @@ func (s *Server) start() error {
 	if s.cmd != nil {
 		return nil
 	}
-	log := &lockedBuffer{}
+	log := &testproc.LockedBuffer{}
 	cmd := exec.Command(s.bin,
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
@@ -182,31 +183,4 @@ func ping(addr string) error {
 		return fmt.Errorf("unexpected PING reply %q", line)
 	}
 	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("cannot find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// lockedBuffer collects the server's output for failure messages.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
