@@ -33,8 +33,9 @@ var allowedImports = map[string][]string{
 	"upstream":               nil,
 	"openapi":                nil,
 	"auditsink":              nil,
+	"tracing":                nil,
 	"script":                 nil,
-	"engine":                 {"sqlexec", "upstream", "script", "openapi", "rowcodec", "pool", "cache", "limiter", "sqlclass", "jwtauth", "config", "auditsink"},
+	"engine":                 {"sqlexec", "upstream", "script", "openapi", "rowcodec", "pool", "cache", "limiter", "sqlclass", "jwtauth", "config", "auditsink", "tracing"},
 	"bench":                  {"", "engine", "embedpg", "config"},
 	"cmd/pgfast":             {"", "engine", "bench", "config", "embedpg"},
 }
@@ -77,6 +78,11 @@ var thirdPartyRules = []thirdPartyRule{
 		path: "github.com/yuin/gopher-lua",
 		only: []string{"script"},
 		why:  "script is the only gopher-lua user",
+	},
+	{
+		path: "go.opentelemetry.io/otel",
+		only: []string{"tracing"},
+		why:  "tracing wraps the OpenTelemetry SDK; the engine holds its Tracer and Span values only",
 	},
 	{
 		path: "github.com/jackc/pgx",

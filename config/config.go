@@ -54,6 +54,8 @@ type Config struct {
 	ScriptLimits ScriptLimits `yaml:"script_limits"`
 	// OpenAPI serves the OpenAPI 3.1 document of the route table on the public listener.
 	OpenAPI OpenAPI `yaml:"openapi"`
+	// Tracing exports OpenTelemetry spans of every request over OTLP/HTTP. Default off.
+	Tracing Tracing `yaml:"tracing"`
 	// DataDir is the embedded PostgreSQL's home (its cluster lives in DataDir/pg). Default
 	// "./.pgfast"; flag --data-dir, env PGFAST_DATA_DIR. Change it to keep the data elsewhere.
 	DataDir string `yaml:"data_dir"`
@@ -448,6 +450,27 @@ type ScriptLimits struct {
 	// MaxMemoryBytes bounds one call's memory. Default 64MiB; must be > 0.
 	MaxMemoryBytes ByteSize `yaml:"max_memory_bytes"`
 }
+
+// Tracing configures OpenTelemetry tracing (DESIGN §7): a server span per request with a
+// child span per stage that ran (auth, limit, cache, acquire, db, upstream, encode), its parent
+// taken from the request's W3C traceparent/tracestate, and the traceparent sent on to
+// upstreams. Off while OTLPEndpoint is empty, and then it costs nothing. Read once at start: a
+// reload does not change it.
+type Tracing struct {
+	// OTLPEndpoint is the OTLP/HTTP collector's base URL (http://otel-collector:4318); spans go
+	// to OTLPEndpoint/v1/traces, as the OpenTelemetry SDK appends it. Default "": off. The SDK's
+	// OTEL_EXPORTER_OTLP_HEADERS (and _TIMEOUT, _COMPRESSION) apply.
+	OTLPEndpoint string `yaml:"otlp_endpoint"`
+	// Sample is the fraction of traces started here that are recorded, 0..1: a request
+	// without a traceparent is sampled at this ratio, one with a traceparent follows its
+	// parent's sampled flag. Default 0.1; 1 records every request.
+	Sample float64 `yaml:"sample"`
+	// ServiceName is the spans' service.name resource attribute. Default pgfast.
+	ServiceName string `yaml:"service_name"`
+}
+
+// Enabled reports whether tracing is configured.
+func (t Tracing) Enabled() bool { return t.OTLPEndpoint != "" }
 
 // OpenAPI configures GET <path>: the OpenAPI 3.1 document generated from the compiled route
 // table (also `pgfast openapi --config FILE`).

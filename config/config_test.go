@@ -84,6 +84,7 @@ func TestSampleFull(t *testing.T) {
 		{"auth.jwt.public_keys", c.Auth.JWT.PublicKeys[0], filepath.Join(samples, "keys/rs.pem")},
 		{"log.audit.opensearch", c.Log.Audit.OpenSearch, OpenSearch{URL: "https://opensearch.internal:9200",
 			Token: Secret(sampleEnv["PGFAST_OPENSEARCH_TOKEN"]), Index: "pgfast-audit", Batch: 500, FlushInterval: Duration(time.Second)}},
+		{"tracing", c.Tracing, Tracing{OTLPEndpoint: "http://otel-collector.internal:4318", Sample: 0.25, ServiceName: "pgfast-api"}},
 	}
 	for _, ch := range checks {
 		if !reflect.DeepEqual(ch.got, ch.want) {
@@ -159,7 +160,7 @@ func TestSampleBadUnknownKey(t *testing.T) {
 	file := filepath.Join(samples, "bad_unknown_key.yaml")
 	_, err := Load(LoadOptions{File: file, Env: envOf(nil)})
 	wantErrs(t, file, err,
-		`config: servr: unknown key (did you mean "server"? known keys: server, databases, accounts, upstreams, routes, cache, limits, auth, log, script_limits, openapi, data_dir) (`+file+`:3)`,
+		`config: servr: unknown key (did you mean "server"? known keys: server, databases, accounts, upstreams, routes, cache, limits, auth, log, script_limits, openapi, tracing, data_dir) (`+file+`:3)`,
 		`config: routes[0].metod: unknown key (did you mean "method"? known keys: name, host, method, path, sql, upstream, static, mock, params, auth, rate_limit, cache, cache_key, stale_if_error, stale_while_revalidate, max_body_bytes, response_headers, script, result, invalidate_on, timeout, settings, database, rewrite, host_header, request_headers) (`+file+`:7)`)
 }
 

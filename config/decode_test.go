@@ -38,9 +38,9 @@ func TestDecodeErrors(t *testing.T) {
 	}
 	// Unknown keys at depth 1, 2, 3, inside a route, an account, a database and a param map.
 	f("servr:\n  addr: x\n",
-		`config: servr: unknown key (did you mean "server"? known keys: server, databases, accounts, upstreams, routes, cache, limits, auth, log, script_limits, openapi, data_dir) (line 1)`)
+		`config: servr: unknown key (did you mean "server"? known keys: server, databases, accounts, upstreams, routes, cache, limits, auth, log, script_limits, openapi, tracing, data_dir) (line 1)`)
 	f("bogus: 1\n",
-		`config: bogus: unknown key (known keys: server, databases, accounts, upstreams, routes, cache, limits, auth, log, script_limits, openapi, data_dir) (line 1)`)
+		`config: bogus: unknown key (known keys: server, databases, accounts, upstreams, routes, cache, limits, auth, log, script_limits, openapi, tracing, data_dir) (line 1)`)
 	f("server:\n  adr: x\n",
 		`config: server.adr: unknown key (did you mean "addr"? known keys: addr, admin_addr, read_timeout, write_timeout, idle_timeout, shutdown_timeout, max_body_bytes, max_header_bytes, max_conns, stream_min_rate, max_inflight_response_bytes, max_spill_bytes, memory_limit, cors, compression, tls) (line 2)`)
 	f("server:\n  cors:\n    alowed_origins: []\n",
@@ -95,7 +95,7 @@ func TestDecodeErrors(t *testing.T) {
 
 	// Several problems are all reported, in file order.
 	f("servr: 1\nserver:\n  max_conns: x\nlog:\n  levle: info\n",
-		`config: servr: unknown key (did you mean "server"? known keys: server, databases, accounts, upstreams, routes, cache, limits, auth, log, script_limits, openapi, data_dir) (line 1)`,
+		`config: servr: unknown key (did you mean "server"? known keys: server, databases, accounts, upstreams, routes, cache, limits, auth, log, script_limits, openapi, tracing, data_dir) (line 1)`,
 		`config: server.max_conns: must be an integer, got "x" (line 3)`,
 		`config: log.levle: unknown key (did you mean "level"? known keys: level, format, access, audit, audit_params) (line 5)`)
 }
@@ -125,7 +125,7 @@ func TestDecodeJSON(t *testing.T) {
 	f("{\n\"server\": {\n\"addr\": \":1\",\n}\n}", `config: cannot parse JSON: invalid character '}' looking for beginning of object key string (line 4)`)
 	f("{\"server\": {}} {}", `config: cannot parse JSON: unexpected data after the top-level value (line 1)`)
 	f("{\"server\": ", `config: cannot parse JSON: unexpected end of input (line 1)`)
-	f("{\"a\": 1, \"a\": 2}", `config: a: duplicate key (line 1)`, `config: a: unknown key (known keys: server, databases, accounts, upstreams, routes, cache, limits, auth, log, script_limits, openapi, data_dir) (line 1)`)
+	f("{\"a\": 1, \"a\": 2}", `config: a: duplicate key (line 1)`, `config: a: unknown key (known keys: server, databases, accounts, upstreams, routes, cache, limits, auth, log, script_limits, openapi, tracing, data_dir) (line 1)`)
 	f(strings.Repeat("[", 100)+strings.Repeat("]", 100), `config: cannot parse JSON: nested deeper than 64 levels (line 1)`)
 
 	// JSON by content, with tabs (which YAML refuses), and the values YAML gives the same file.

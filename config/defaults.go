@@ -185,6 +185,7 @@ func base() *Config {
 			Index: "pgfast-audit", Batch: 500, FlushInterval: Duration(time.Second)}}},
 		ScriptLimits: ScriptLimits{Timeout: Duration(20 * time.Millisecond), MaxMemoryBytes: 64 * MiB},
 		OpenAPI:      OpenAPI{Enabled: true, Path: "/openapi.json"},
+		Tracing:      Tracing{Sample: 0.1, ServiceName: "pgfast"},
 		DataDir:      "./.pgfast",
 	}
 }

@@ -50,6 +50,7 @@ func (c *Config) validate(files bool) error {
 	v.limits()
 	v.jwt()
 	v.log()
+	v.tracing()
 	if c.DataDir == "" {
 		v.fail("data_dir", "must not be empty")
 	}
@@ -383,6 +384,23 @@ func (v *validator) log() {
 		if o.FlushInterval <= 0 {
 			v.fail(p+".flush_interval", "must be > 0, got %s", o.FlushInterval)
 		}
+	}
+}
+
+func (v *validator) tracing() {
+	t := v.c.Tracing
+	const p = "tracing"
+	if t.Sample < 0 || t.Sample > 1 || t.Sample != t.Sample {
+		v.fail(p+".sample", "must be between 0 and 1, got %v", t.Sample)
+	}
+	if !t.Enabled() {
+		return
+	}
+	if u, err := url.Parse(t.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		v.fail(p+".otlp_endpoint", "must be an http:// or https:// base URL (/v1/traces is appended), got %q", t.OTLPEndpoint)
+	}
+	if t.ServiceName == "" {
+		v.fail(p+".service_name", "must not be empty")
 	}
 }
 

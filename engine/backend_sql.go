@@ -74,8 +74,8 @@ func (b *sqlBackend) serve(r *request) error {
 		return err
 	}
 	now := time.Now()
-	r.timing.add(stageAcquire, x.AcquireWait())
-	r.timing.add(stageDB, now.Sub(t)-x.AcquireWait())
+	r.timing.add(stageAcquire, x.AcquireWait(), t.Add(x.AcquireWait()))
+	r.timing.add(stageDB, now.Sub(t)-x.AcquireWait(), now)
 	t = now
 	limit := 0
 	if b.many {

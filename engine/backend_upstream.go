@@ -108,6 +108,9 @@ func (b *upstreamBackend) buildRequest(r *request, out *fasthttp.Request) error 
 	out.Header.SetCanonical(headerXForwardedProto, proto)
 	out.Header.SetCanonical(headerXForwardedHost, r.ctx.Host())
 	out.Header.SetCanonical(headerXRequestID, r.requestID())
+	if r.span.Started() {
+		r.startUpstreamSpan(&out.Header)
+	}
 	if b.reqHeaders != nil {
 		b.reqHeaders.apply(r, &out.Header)
 	}

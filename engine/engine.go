@@ -21,6 +21,7 @@ import (
 	"github.com/pgfast/pgfast/auditsink"
 	"github.com/pgfast/pgfast/cache"
 	"github.com/pgfast/pgfast/config"
+	"github.com/pgfast/pgfast/tracing"
 )
 
 // Engine serves one config: the public listener, the admin listener and the
@@ -67,6 +68,10 @@ type Engine struct {
 
 	// access holds the access-log writers (log.access), across reloads.
 	access accessLogs
+	// tracer exports request spans (tracing); nil when tracing is off,
+	// which is all a request checks. Read once at start, like log.audit:
+	// a reload does not change it. Shut down last, by Close.
+	tracer *tracing.Tracer
 
 	closeOnce sync.Once
 }
@@ -99,11 +104,16 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 	if e.audit, e.auditSink, err = newAudit(cfg, opts, e.log); err != nil {
 		return nil, err
 	}
+	if e.tracer, err = newTracer(cfg, e); err != nil {
+		e.auditSink.Close()
+		return nil, err
+	}
 	e.metrics = newMetrics(e)
 	e.metrics.reg.MustRegister(&streamCollector{e: e}, &upstreamCollector{e: e}, &scriptCollector{e: e}, &auditCollector{e: e}, &logCollector{e: e})
 	c, err := cache.New(cacheOptions(cfg))
 	if err != nil {
 		e.auditSink.Close()
+		e.closeTracer()
 		return nil, fmt.Errorf("cache: %w", err)
 	}
 	e.cache = c
@@ -111,6 +121,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 	if err != nil {
 		c.Close()
 		e.auditSink.Close()
+		e.closeTracer()
 		return nil, err
 	}
 	e.state.Store(st)
@@ -226,9 +237,11 @@ func (e *Engine) Close() {
 		}
 		e.limits.close()
 		e.access.close() // after the listeners: requests still finishing log until here
-		// Last: the audit lines of the requests drained above are sent
-		// (within the sink's CloseTimeout).
+		// Last: the audit lines and spans of the requests drained above
+		// are sent (within the sink's CloseTimeout and
+		// tracerShutdownTimeout).
 		e.auditSink.Close()
+		e.closeTracer()
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/pgfast/pgfast/jwtauth"
 	"github.com/pgfast/pgfast/limiter"
 	"github.com/pgfast/pgfast/script"
+	"github.com/pgfast/pgfast/tracing"
 )
 
 // request is the per-request scratch state, pooled. It must not be kept
@@ -49,6 +50,9 @@ type request struct {
 	// dynamic marks a response built for this request alone (not a cached
 	// entry): it may be compressed on the way out.
 	dynamic bool
+	// span is the request's server span and upSpan its upstream
+	// exchange's; both zero unless tracing is on (endSpans zeroes them).
+	span, upSpan tracing.Span
 }
 
 var requestPool = sync.Pool{New: func() any { return &request{buf: make([]byte, 0, 256)} }}
@@ -89,6 +93,9 @@ func (e *Engine) handle(ctx *fasthttp.RequestCtx) {
 	st := e.state.Load()
 	r := acquireRequest(ctx, st)
 	defer e.finish(r)
+	if e.tracer != nil {
+		r.startSpan(e.tracer)
+	}
 	if st.cors != nil && st.cors.apply(ctx) {
 		return
 	}
@@ -136,6 +143,9 @@ func (e *Engine) finish(r *request) {
 		r.ctx.SetConnectionClose()
 	}
 	r.setResponseHeaders()
+	if r.span.Started() {
+		r.endSpans()
+	}
 	e.metrics.observe(r.ep, r.ctx)
 	if r.st.accessLog != nil {
 		r.st.accessLog.log(r)

@@ -34,14 +34,14 @@ func TestAppendServerTiming(t *testing.T) {
 	}
 	f(timings{}, 50*time.Microsecond, "total;dur=0.050")
 	var tm timings
-	tm.add(stageCache, 2*time.Microsecond)
-	tm.add(stageAuth, 10*time.Microsecond)
-	tm.add(stageAuth, 2*time.Microsecond) // adds up
+	tm.add(stageCache, 2*time.Microsecond, time.Time{})
+	tm.add(stageAuth, 10*time.Microsecond, time.Time{})
+	tm.add(stageAuth, 2*time.Microsecond, time.Time{}) // adds up
 	f(tm, 51*time.Microsecond, "auth;dur=0.012, cache;dur=0.002, total;dur=0.051")
 	tm = timings{}
-	tm.add(stageAcquire, time.Millisecond)
-	tm.add(stageDB, 3*time.Millisecond)
-	tm.add(stageEncode, 0) // ran, however briefly
+	tm.add(stageAcquire, time.Millisecond, time.Time{})
+	tm.add(stageDB, 3*time.Millisecond, time.Time{})
+	tm.add(stageEncode, 0, time.Time{}) // ran, however briefly
 	f(tm, 5*time.Millisecond, "acquire;dur=1.000, db;dur=3.000, encode;dur=0.000, total;dur=5.000")
 }
 
