@@ -28,7 +28,7 @@ var allowedImports = map[string][]string{
 	"embedpg/pgtest":         {"embedpg"},
 	"internal/testproc":      nil,
 	"internal/testredis":     {"internal/testproc"},
-	"internal/testpgbouncer": {"internal/testproc"},
+	"internal/testpgbouncer": {"internal/testproc", "embedpg"},
 	"sqlexec":                {"rowcodec", "pool"},
 	"upstream":               nil,
 	"openapi":                nil,

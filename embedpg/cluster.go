@@ -68,7 +68,7 @@ type Cluster struct {
 	logPath string
 	port    int
 	binDir  string
-	user    *runAs
+	user    *RunAs
 	// Fresh is true when Start created the data directory (initdb ran), so
 	// callers know demo data still has to be loaded.
 	Fresh bool
@@ -88,7 +88,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	user, err := unprivilegedUser()
+	user, err := UnprivilegedUser()
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +142,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		}
 		c.Fresh = true
 	}
-	if err := c.user.chownTree(c.dir); err != nil {
+	if err := c.user.ChownTree(c.dir); err != nil {
 		return err
 	}
 	// A free port can be taken between our probe and the server's bind;
@@ -171,7 +171,7 @@ func (c *Cluster) start(ctx context.Context) error {
 
 func (c *Cluster) initdb(ctx context.Context) error {
 	c.opts.Logger.Info("initialising PostgreSQL cluster", "dir", c.dataDir)
-	if err := c.user.chownTree(c.dir); err != nil {
+	if err := c.user.ChownTree(c.dir); err != nil {
 		return err
 	}
 	args := []string{"-D", c.dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C"}
@@ -180,7 +180,7 @@ func (c *Cluster) initdb(ctx context.Context) error {
 	}
 	cmd := exec.CommandContext(ctx, filepath.Join(c.binDir, "initdb"), args...)
 	cmd.Dir = c.dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.user.credential()}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.user.Credential()}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("embedpg: initdb in %s failed: %w\n%s", c.dataDir, err, lastLines(out, 20))
 	}
@@ -220,7 +220,7 @@ func (c *Cluster) launch(ctx context.Context) error {
 	if c.opts.Persistent {
 		sig = syscall.SIGINT
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.user.credential(), Pdeathsig: sig, Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.user.Credential(), Pdeathsig: sig, Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("cannot start postgres: %w", err)
 	}

@@ -13,12 +13,12 @@ import (
 // postgres refuse to run as root, so when pgfast itself is root it hands the
 // data directory to the "postgres" system user (or "nobody") and starts the
 // server with that uid. A nil *runAs means "run as ourselves".
-type runAs struct {
+type RunAs struct {
 	uid, gid uint32
 	name     string
 }
 
-func unprivilegedUser() (*runAs, error) {
+func UnprivilegedUser() (*RunAs, error) {
 	if os.Geteuid() != 0 {
 		return nil, nil
 	}
@@ -32,20 +32,22 @@ func unprivilegedUser() (*runAs, error) {
 		if err1 != nil || err2 != nil {
 			continue
 		}
-		return &runAs{uid: uint32(uid), gid: uint32(gid), name: name}, nil
+		return &RunAs{uid: uint32(uid), gid: uint32(gid), name: name}, nil
 	}
 	return nil, fmt.Errorf("embedpg: running as root and no unprivileged user (postgres, nobody) exists to run PostgreSQL; create one or run pgfast as a normal user")
 }
 
-func (r *runAs) credential() *syscall.Credential {
+// Credential is the process credential to start a child as r (nil: as
+// ourselves).
+func (r *RunAs) Credential() *syscall.Credential {
 	if r == nil {
 		return nil
 	}
 	return &syscall.Credential{Uid: r.uid, Gid: r.gid, NoSetGroups: true}
 }
 
-// chownTree gives dir and everything below it to the cluster's user.
-func (r *runAs) chownTree(dir string) error {
+// ChownTree gives dir and everything below it to r (nothing when r is nil).
+func (r *RunAs) ChownTree(dir string) error {
 	if r == nil {
 		return nil
 	}
@@ -63,7 +65,7 @@ func (r *runAs) chownTree(dir string) error {
 // checkReachable makes sure the cluster's user can walk down to dir: a data
 // directory below a 0700 home or temp directory would fail later with a bare
 // "permission denied" from initdb.
-func (r *runAs) checkReachable(dir string) error {
+func (r *RunAs) checkReachable(dir string) error {
 	if r == nil {
 		return nil
 	}

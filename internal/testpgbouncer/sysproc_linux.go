@@ -1,6 +1,10 @@
 package testpgbouncer
 
-import "syscall"
+import (
+	"syscall"
+
+	"github.com/pgfast/pgfast/embedpg"
+)
 
 // sysProcAttr runs pgbouncer as r (nil: as ourselves) and makes the kernel
 // kill it when the test process dies without running its cleanups (a panic,
@@ -8,10 +12,8 @@ import "syscall"
 // terminal's Ctrl-C from reaching it before the test's own cleanup does. Go
 // changes the credentials before it sets the parent-death signal, which a
 // credential change would otherwise clear (prctl(2)).
-func sysProcAttr(r *runAs) *syscall.SysProcAttr {
+func sysProcAttr(r *embedpg.RunAs) *syscall.SysProcAttr {
 	a := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if r != nil {
-		a.Credential = &syscall.Credential{Uid: r.uid, Gid: r.gid, NoSetGroups: true}
-	}
+	a.Credential = r.Credential()
 	return a
 }

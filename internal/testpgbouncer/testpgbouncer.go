@@ -18,7 +18,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -29,6 +28,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/pgfast/pgfast/embedpg"
 	"github.com/pgfast/pgfast/internal/testproc"
 )
 
@@ -121,7 +121,7 @@ func StartWith(tb testing.TB, upstreamURL string, o Options) *Bouncer {
 	if o.IgnoreStartupParameters == nil {
 		o.IgnoreStartupParameters = DefaultIgnoredStartupParameters
 	}
-	as, err := unprivilegedUser()
+	as, err := embedpg.UnprivilegedUser()
 	if err != nil {
 		tb.Fatalf("testpgbouncer: %v", err)
 	}
@@ -147,7 +147,7 @@ func StartWith(tb testing.TB, upstreamURL string, o Options) *Bouncer {
 		if err := os.WriteFile(b.iniPath(), b.ini(up, o), 0o600); err != nil {
 			tb.Fatalf("testpgbouncer: %v", err)
 		}
-		if err := as.chownTree(dir); err != nil {
+		if err := as.ChownTree(dir); err != nil {
 			tb.Fatalf("testpgbouncer: %v", err)
 		}
 		err = b.start(bin, as)
@@ -189,7 +189,7 @@ func (b *Bouncer) ini(up *pgconn.Config, o Options) []byte {
 }
 
 // start launches pgbouncer and waits until its admin console answers.
-func (b *Bouncer) start(bin string, as *runAs) error {
+func (b *Bouncer) start(bin string, as *embedpg.RunAs) error {
 	out := &testproc.LockedBuffer{}
 	cmd := exec.Command(bin, b.iniPath())
 	cmd.Dir = b.dir
@@ -375,48 +375,4 @@ func versionAtLeast(v string, major, minor int) bool {
 		return false
 	}
 	return ma > major || ma == major && mi >= minor
-}
-
-// runAs is the identity pgbouncer runs under when we are root, which it
-// refuses ("PgBouncer should not run as root"); nil means ourselves. It is
-// embedpg's runAs idea: the "postgres" system user, else "nobody", owns the
-// directory and runs the process.
-type runAs struct {
-	uid, gid uint32
-	name     string
-}
-
-func unprivilegedUser() (*runAs, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil
-	}
-	for _, name := range []string{"postgres", "nobody"} {
-		u, err := user.Lookup(name)
-		if err != nil {
-			continue
-		}
-		uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
-		gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		return &runAs{uid: uint32(uid), gid: uint32(gid), name: name}, nil
-	}
-	return nil, fmt.Errorf("running as root and no unprivileged user (postgres, nobody) exists to run pgbouncer, which refuses root; create one or run the tests as a normal user")
-}
-
-// chownTree gives dir and everything below it to r.
-func (r *runAs) chownTree(dir string) error {
-	if r == nil {
-		return nil
-	}
-	return filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := os.Lchown(p, int(r.uid), int(r.gid)); err != nil {
-			return fmt.Errorf("cannot hand %s to user %s: %w", p, r.name, err)
-		}
-		return nil
-	})
 }
