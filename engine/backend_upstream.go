@@ -28,6 +28,9 @@ type upstreamBackend struct {
 	hostHeader []byte
 	hashKey    []valuePart // nil unless the upstream balances by hash
 	maxBody    int64       // the route's max_body_bytes
+	// dropAuthorization: an auth: token route's bearer token is a pgfast
+	// API token (it grants database access): never sent upstream.
+	dropAuthorization bool
 }
 
 var (
@@ -38,6 +41,9 @@ var (
 	valueHTTP             = []byte("http")
 	valueHTTPS            = []byte("https")
 	commaSpace            = []byte(", ")
+	// forwardingHeaders are set by pgfast alone on an upstream request.
+	forwardingHeaders = [][]byte{headerXForwardedFor, headerXForwardedProto, headerXForwardedHost, headerXRequestID,
+		[]byte("Forwarded"), []byte("X-Real-Ip")}
 	// hopByHop are the headers of one connection, never forwarded
 	// (RFC 9110 §7.6.1), with Proxy-* removed by prefix.
 	hopByHop = [][]byte{[]byte("Connection"), []byte("Keep-Alive"), []byte("Te"), []byte("Trailer"),
@@ -100,6 +106,14 @@ func (b *upstreamBackend) buildRequest(r *request, out *fasthttp.Request) error 
 		r.buf = append(append(r.buf, prev...), commaSpace...)
 	}
 	r.buf = append(r.buf, r.ctx.RemoteIP().String()...)
+	// Every copy the client sent goes first: a second header line would
+	// otherwise survive beside the one set here.
+	for _, h := range forwardingHeaders {
+		out.Header.DelBytes(h)
+	}
+	if b.dropAuthorization {
+		out.Header.Del(fasthttp.HeaderAuthorization)
+	}
 	out.Header.SetCanonical(headerXForwardedFor, r.buf)
 	proto := valueHTTP
 	if r.ctx.IsTLS() {
@@ -236,6 +250,13 @@ func (b *upstreamBackend) fill(r *request) fetchFunc {
 	r.upstream = b.name // for the access log; the target is the fill's
 	req := fasthttp.AcquireRequest()
 	err := b.buildRequest(r, req)
+	// What the cache stores is one answer for every client of the key: a
+	// GET (a HEAD is answered from it), with no body (admits refuses
+	// requests that carry one) and in identity encoding (the cache makes
+	// its own gzip and brotli variants).
+	req.Header.SetMethod(fasthttp.MethodGet)
+	req.ResetBody()
+	req.Header.Del(fasthttp.HeaderAcceptEncoding)
 	var key []byte
 	if b.hashKey != nil {
 		key = appendValue(nil, r, b.hashKey)
@@ -297,7 +318,10 @@ func readBody(resp *fasthttp.Response, limit int) ([]byte, error) {
 // at most: 200 only; never no-store, private or no-cache, nor a response
 // that sets a cookie; s-maxage or max-age bound the route's ttl.
 func storable(resp *fasthttp.Response) (noStore bool, maxAge time.Duration) {
-	if resp.StatusCode() != fasthttp.StatusOK || len(resp.Header.PeekCanonical(headerSetCookie)) > 0 {
+	if resp.StatusCode() != fasthttp.StatusOK || len(resp.Header.PeekCanonical(headerSetCookie)) > 0 ||
+		len(resp.Header.ContentEncoding()) > 0 || len(resp.Header.Peek(fasthttp.HeaderVary)) > 0 {
+		// A body still encoded, or one that varies by request headers the
+		// key does not hold, is answered but never stored.
 		return true, 0
 	}
 	cc := bytes.ToLower(resp.Header.Peek(fasthttp.HeaderCacheControl))

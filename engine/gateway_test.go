@@ -155,6 +155,29 @@ routes:
 		t.Fatalf("a POST was answered from the cache")
 	}
 
+	// A HEAD that misses must not store an empty body for the GETs after
+	// it, and a fill asks for identity whatever the client accepts.
+	if r := do(t, "HEAD", ts.url+"/cached/head-first", ""); r.status != 200 || r.body != "" {
+		t.Fatalf("HEAD: got %d %q", r.status, r.body)
+	}
+	if e := decodeEcho(t, get(t, ts.url+"/cached/head-first", "Accept-Encoding", "identity")); e.Method != "GET" || e.Headers.Get("Accept-Encoding") != "" {
+		t.Fatalf("the GET after a HEAD: %+v; want the whole answer of a GET fill without Accept-Encoding", e)
+	}
+	// Two X-Forwarded-For lines from an untrusted client: neither reaches
+	// the upstream.
+	req, _ := http.NewRequest("GET", ts.url+"/api/users/1", nil)
+	req.Header.Add("X-Forwarded-For", "6.6.6.6")
+	req.Header.Add("X-Forwarded-For", "7.7.7.7")
+	resp, err := testClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if e := decodeEcho(t, response{status: resp.StatusCode, body: string(raw)}); len(e.Headers.Values("X-Forwarded-For")) != 1 || e.Headers.Get("X-Forwarded-For") != "127.0.0.1" {
+		t.Fatalf("X-Forwarded-For upstream: %v; want only the peer", e.Headers.Values("X-Forwarded-For"))
+	}
+
 	m := get(t, ts.admin+"/metrics").body
 	for _, want := range []string{`pgfast_upstream_requests_total{code="2xx",target="` + users.URL + `",upstream="users"}`,
 		`pgfast_upstream_target_up{target="` + users.URL + `",upstream="users"} 1`, `pgfast_upstream_breaker_state{`,

@@ -35,12 +35,21 @@ var (
 )
 
 // admits reports whether r may be answered from (and into) the cache.
+// A request of a non-SQL route is cached only when it is a GET or HEAD
+// without a body and without credentials: the answer is shared by every
+// client of the key, and neither a body nor an identity is in it.
 func (cp *cachePolicy) admits(r *request) bool {
 	if !cp.byRequest {
 		return true
 	}
 	m := r.ctx.Method()
-	return bytes.Equal(m, methodGET) || bytes.Equal(m, methodHEAD)
+	if !bytes.Equal(m, methodGET) && !bytes.Equal(m, methodHEAD) {
+		return false
+	}
+	// ContentLength: 0, or -2 for none declared (a GET's); -1 is chunked.
+	cl := r.ctx.Request.Header.ContentLength()
+	return (cl == 0 || cl == -2) && r.acc == nil && r.claims == nil &&
+		len(r.ctx.Request.Header.PeekCanonical(headerAuthorization)) == 0
 }
 
 var (
@@ -121,6 +130,7 @@ func (cp *cachePolicy) key(r *request) uint64 {
 		}
 	}
 	if cp.byRequest {
+		h.Write(r.ctx.Host()) // host-routed and any-host routes forward it
 		h.Write(r.ctx.Path())
 		h.Write(r.ctx.URI().QueryString())
 	}

@@ -42,6 +42,9 @@ const maxScriptedBody = 8 << 20
 
 // onRequest runs the script's on_request; done means it answered.
 func (ep *endpoint) onRequest(r *request) (done bool, err error) {
+	if err := bufferScriptBody(r, ep); err != nil {
+		return false, err
+	}
 	req := r.scriptRequest(ep)
 	ans, err := ep.script.OnRequest(context.Background(), req)
 	if err != nil {
@@ -62,6 +65,28 @@ func (ep *endpoint) onRequest(r *request) (done bool, err error) {
 	r.ctx.SetStatusCode(status)
 	r.ctx.Response.SetBody(ans.Body)
 	return true, nil
+}
+
+// bufferScriptBody reads an upstream route's streamed request body, bounded
+// by the route's max_body_bytes, so that on_request sees it whole (and the
+// upstream then gets what the script left).
+func bufferScriptBody(r *request, ep *endpoint) error {
+	if !ep.streamsBody || !r.ctx.Request.IsBodyStream() {
+		return nil
+	}
+	limit := ep.maxBody
+	if limit <= 0 {
+		limit = int64(r.st.cfg.Server.MaxBodyBytes)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.ctx.RequestBodyStream(), limit+1))
+	if err != nil {
+		return errBadRequest("cannot read the request body: " + err.Error())
+	}
+	if int64(len(body)) > limit {
+		return errBodyTooLarge(limit)
+	}
+	r.ctx.Request.SetBodyRaw(body)
+	return nil
 }
 
 // onResponse runs the script's on_response on the answer in r.ctx.
@@ -111,9 +136,13 @@ func (r *request) scriptRequest(ep *endpoint) *script.Request {
 		Path:    string(r.ctx.Path()),
 		Query:   queryAccess{r.ctx.QueryArgs()},
 		Headers: reqHeaderAccess{&r.ctx.Request.Header},
-		Body:    r.ctx.Request.Body(),
 		IP:      r.ctx.RemoteIP().String(),
 		Route:   ep.name,
+	}
+	if !r.ctx.Request.IsBodyStream() {
+		// A streamed body (an upstream route's, not buffered for
+		// on_request) is the upstream's to read: the script sees none.
+		sr.Body = r.ctx.Request.Body()
 	}
 	if r.claims != nil {
 		sr.JWT = map[string]any{}

@@ -99,7 +99,7 @@ func compileUpstreamBackend(st *state, rc *config.Route) (*upstreamBackend, erro
 	if gu == nil {
 		return nil, fmt.Errorf("upstream %q is not configured", rc.Upstream)
 	}
-	b := &upstreamBackend{up: gu.up, name: gu.name, maxBody: int64(rc.MaxBodyBytes)}
+	b := &upstreamBackend{up: gu.up, name: gu.name, maxBody: int64(rc.MaxBodyBytes), dropAuthorization: rc.Auth == config.AuthToken}
 	names := pathNames(rc.Path)
 	if rw := rc.Rewrite; rw != nil {
 		re, err := regexp.Compile(rw.Match)
