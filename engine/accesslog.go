@@ -556,7 +556,7 @@ func (l *accessLogger) appendTemplate(dst []byte, r *request) []byte {
 				dst = append(dst, '-')
 			}
 		case afRequestID:
-			dst = append(dst, r.requestID()...) // printable ASCII (requestID)
+			dst = appendLogText(dst, r.requestID()) // a trusted proxy's may hold " or \
 		case afHeader:
 			if v := r.ctx.Request.Header.PeekCanonical(p.literal); len(v) > 0 {
 				dst = appendLogText(dst, v)

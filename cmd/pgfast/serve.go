@@ -153,10 +153,13 @@ func serve(ctx context.Context, load func() (*config.Config, error), out io.Writ
 		printExamples(out, ln.Addr(), addrOf(adminLn), cfg)
 	}
 	if inh != nil {
-		notify(sdMainPID(os.Getpid()) + "\n" + sdReady)
+		// The previous process hears first: until it does, it may still
+		// give up on this one (its timeout) and stop it, which must not
+		// happen to the process systemd already tracks as the main one.
 		if err := inh.signalReady(); err != nil {
 			log.Warn("upgrade: cannot tell the previous process this one is serving; it stops on its own timeout", "err", err)
 		}
+		notify(sdMainPID(os.Getpid()) + "\n" + sdReady)
 		log.Info("upgrade: serving on the sockets of the previous process", "previous_pid", os.Getppid())
 	} else {
 		notify(sdReady)
