@@ -3,7 +3,6 @@ package openapi
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"regexp"
 	"slices"
 	"sort"
@@ -11,79 +10,6 @@ import (
 	"strings"
 )
 
-// Route describes one compiled route for the document.
-type Route struct {
-	// Name is the route's name; it becomes the operationId.
-	Name string
-	// Host is the route's host ("api.example.com", "*.example.com"), empty
-	// for any host. OpenAPI keys paths without hosts: it is written as
-	// x-pgfast-host on the operation.
-	Host string
-	// Methods the route answers; empty means the backend's default: GET
-	// for sql, GET and HEAD for static, GET POST PUT PATCH DELETE for
-	// upstream and mock.
-	Methods []string
-	// Path is "/customers/{id}", or a prefix "/api/*".
-	Path string
-	// Backend is "sql", "upstream", "static" or "mock".
-	Backend string
-	// Auth is "none" (or empty), "token" or "jwt".
-	Auth string
-	// Params are the statement's parameters in $1.. order (sql routes).
-	Params []Param
-	// Result is "one", "many" or "value" (sql routes).
-	Result string
-	// Columns are the statement's result columns (sql routes).
-	Columns []Column
-	// Cached and RateLimited add x-pgfast-cache, and 429 responses.
-	Cached      bool
-	RateLimited bool
-	// MockStatus (0 means 200) and MockContentType (empty: no body) are a
-	// mock route's answer.
-	MockStatus      int
-	MockContentType string
-}
-
-// Param is one statement parameter.
-type Param struct {
-	// Name is the name in its source: path segment, query key, header,
-	// body field, or JWT claim.
-	Name string
-	// Source is "path", "query", "header", "body" or "jwt".
-	Source string
-	// Type is the parameter's PostgreSQL type, as format_type or
-	// pg_type.typname spells it (see SchemaForType).
-	Type     string
-	Required bool
-	// Default is the configured default, as text; nil for none.
-	Default *string
-	// Max is the configured maximum of an integer parameter; nil for none.
-	Max *int64
-}
-
-// Column is one result column.
-type Column struct {
-	Name string
-	Type string
-	// Nullable is false only when the column is known NOT NULL (a table
-	// column with the constraint); unknown is true.
-	Nullable bool
-}
-
-// Info is what the document says about the server as a whole.
-type Info struct {
-	// Title and Version of the API; empty means "pgfast" and "0".
-	Title, Version string
-	// Servers are base URLs ("https://api.example.com"); none means "/".
-	Servers []string
-	// RawQueryAPI adds /v1/query, /v1/batch and /v1/account (accounts are
-	// configured).
-	RawQueryAPI bool
-	// JWT declares the jwt security scheme (auth.jwt is configured).
-	JWT bool
-}
-
-// Error codes of DESIGN §4 and §9, in the order of their statuses.
 var errorCodes = []any{
 	"bad_request", "unauthorized", "forbidden", "not_found", "method_not_allowed",
 	"conflict", "too_large", "invalid_input", "rate_limited", "internal",
@@ -516,65 +442,4 @@ func rowSchema(cols []Column) map[string]any {
 		s["required"] = required
 	}
 	return s
-}
-
-// upstreamOperation describes a proxied route: whatever the upstream
-// answers passes through, plus the gateway's own errors.
-func (b *builder) upstreamOperation(r *Route, method string) map[string]any {
-	op := map[string]any{
-		"summary":           r.Name,
-		"description":       "Proxied to an upstream; its responses, 4xx and 5xx included, pass through untouched.",
-		"x-pgfast-upstream": true,
-	}
-	rs := responses(op)
-	rs["default"] = map[string]any{"description": "The upstream's response.", "content": map[string]any{"*/*": map[string]any{}}}
-	if method == "post" || method == "put" || method == "patch" {
-		op["requestBody"] = map[string]any{"description": "Streamed to the upstream as is.", "content": map[string]any{"*/*": map[string]any{}}}
-		addResponse(op, 413)
-	}
-	for _, s := range []int{502, 503, 504} {
-		addResponse(op, s)
-	}
-	return op
-}
-
-// staticOperation describes a route serving files from a directory.
-func (b *builder) staticOperation(r *Route, method string) map[string]any {
-	op := map[string]any{
-		"summary":         r.Name,
-		"description":     "A file from a directory, with ETag, Last-Modified, Range requests and pre-compressed .gz/.br variants.",
-		"x-pgfast-static": true,
-		"parameters": []any{map[string]any{
-			"name": "Range", "in": "header", "required": false, "schema": typed("string"),
-			"description": "RFC 9110 byte ranges, e.g. bytes=0-1023.",
-		}},
-	}
-	file := map[string]any{"*/*": map[string]any{"schema": map[string]any{"type": "string", "contentMediaType": "application/octet-stream"}}}
-	headers := map[string]any{
-		"ETag":          map[string]any{"schema": typed("string")},
-		"Last-Modified": map[string]any{"schema": typed("string")},
-		"Accept-Ranges": map[string]any{"schema": typed("string")},
-	}
-	rs := responses(op)
-	rs["200"] = map[string]any{"description": "The file.", "headers": headers, "content": file}
-	rs["206"] = map[string]any{"description": "The requested range of the file.", "headers": headers, "content": file}
-	rs["304"] = map[string]any{"description": "Not modified (If-None-Match, If-Modified-Since)."}
-	rs["416"] = map[string]any{"description": "Range not satisfiable."}
-	addResponse(op, 404)
-	return op
-}
-
-// mockOperation describes a route that answers a fixed response.
-func (b *builder) mockOperation(r *Route, method string) map[string]any {
-	status := r.MockStatus
-	if status == 0 {
-		status = 200
-	}
-	resp := map[string]any{"description": or(http.StatusText(status), "Mock response.")}
-	if r.MockContentType != "" {
-		resp["content"] = map[string]any{r.MockContentType: map[string]any{}}
-	}
-	op := map[string]any{"summary": r.Name, "description": "A fixed (mock) response.", "x-pgfast-mock": true}
-	responses(op)[strconv.Itoa(status)] = resp
-	return op
 }
