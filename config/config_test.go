@@ -161,7 +161,7 @@ func TestSampleBadUnknownKey(t *testing.T) {
 	_, err := Load(LoadOptions{File: file, Env: envOf(nil)})
 	wantErrs(t, file, err,
 		`config: servr: unknown key (did you mean "server"? known keys: server, databases, accounts, upstreams, routes, cache, limits, auth, log, script_limits, openapi, tracing, data_dir) (`+file+`:3)`,
-		`config: routes[0].metod: unknown key (did you mean "method"? known keys: name, host, method, path, sql, upstream, static, mock, params, auth, rate_limit, cache, cache_key, stale_if_error, stale_while_revalidate, max_body_bytes, response_headers, script, result, invalidate_on, timeout, settings, database, rewrite, host_header, request_headers) (`+file+`:7)`)
+		`config: routes[0].metod: unknown key (did you mean "method"? known keys: name, host, method, path, sql, upstream, static, mock, params, auth, rate_limit, cache, cache_key, stale_if_error, stale_while_revalidate, max_body_bytes, response_headers, script, result, invalidate_on, timeout, settings, coalesce, database, rewrite, host_header, request_headers) (`+file+`:7)`)
 }
 
 func TestSamplePGAPI(t *testing.T) {

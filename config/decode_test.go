@@ -48,7 +48,7 @@ func TestDecodeErrors(t *testing.T) {
 	f("auth:\n  jwt:\n    secrt: x\n",
 		`config: auth.jwt.secrt: unknown key (did you mean "secret"? known keys: secret, algorithms, issuer, audience, jwks_url, jwks_refresh, public_keys, leeway, require) (line 3)`)
 	f("routes:\n  - name: a\n    path: /a\n    sql: x\n  - name: b\n    metod: GET\n",
-		`config: routes[1].metod: unknown key (did you mean "method"? known keys: name, host, method, path, sql, upstream, static, mock, params, auth, rate_limit, cache, cache_key, stale_if_error, stale_while_revalidate, max_body_bytes, response_headers, script, result, invalidate_on, timeout, settings, database, rewrite, host_header, request_headers) (line 6)`)
+		`config: routes[1].metod: unknown key (did you mean "method"? known keys: name, host, method, path, sql, upstream, static, mock, params, auth, rate_limit, cache, cache_key, stale_if_error, stale_while_revalidate, max_body_bytes, response_headers, script, result, invalidate_on, timeout, settings, coalesce, database, rewrite, host_header, request_headers) (line 6)`)
 	f("accounts:\n  - id: a\n    token: x\n",
 		`config: accounts[0].token: unknown key (known keys: id, name, api_token, api_token_sha256, database, database_url, rate_limit, max_connections, allowed_operations, role, query_timeout, max_rows) (line 3)`)
 	f("databases:\n  main:\n    max_con: 3\n",

@@ -114,6 +114,11 @@ type Route struct {
 	// Settings (sql routes only) are run-time settings applied with SET LOCAL for this route's
 	// statement.
 	Settings Settings `yaml:"settings"`
+	// Coalesce (sql routes with result one or value) lets requests for the route that wait
+	// for a connection run together, pipelined on the first free one, each in its own
+	// implicit transaction. Absent means true; false runs every request on a connection of
+	// its own. Behind PgBouncer (statement_cache: describe) routes never coalesce.
+	Coalesce *bool `yaml:"coalesce"`
 	// Database (sql routes only) names the database the route reads. Default "main"; point
 	// read routes at a replica here.
 	Database string `yaml:"database"`

@@ -84,6 +84,9 @@ func (v *validator) sqlRoute(p string, r *Route) {
 		v.fail(p+".sql", "required")
 	}
 	v.enum(p+".result", r.Result, ResultOne, ResultMany, ResultValue)
+	if r.Coalesce != nil && *r.Coalesce && r.Result == ResultMany {
+		v.fail(p+".coalesce", "applies to result one or value: a many result may stream, and a pipelined run reads every result whole")
+	}
 	for j, t := range r.InvalidateOn {
 		if !tableRe.MatchString(t) {
 			v.fail(indexPath(p+".invalidate_on", j), "must be a table name such as customer or public.customer, got %q", t)

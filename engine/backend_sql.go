@@ -33,25 +33,30 @@ func (b *sqlBackend) fill(r *request) fetchFunc {
 
 // fetch runs the statement and encodes its whole result (for the cache).
 // Only a `many` result can be too large to cache: a `one` or `value`
-// result is one row, cached whatever its size.
+// result is one row, cached whatever its size, and its fill may share a
+// pipelined run with other requests for the route (sqlexec's coalescing).
 func (b *sqlBackend) fetch(ctx context.Context, args [][]byte, limit int) (fetched, error) {
 	if !b.many {
-		limit = 0
+		f, err := b.stmt.Fetch(ctx, args, nil)
+		switch {
+		case err != nil:
+			return fetched{}, err
+		case f.NoRows:
+			return fetched{status: 404, contentType: contentTypeJSON, body: append(f.Body, bodyNotFound...)}, nil
+		}
+		return fetched{status: 200, contentType: contentTypeJSON, body: f.Body}, nil
 	}
 	x, err := b.stmt.Run(ctx, args)
 	if err != nil {
 		return fetched{}, err
 	}
 	body, done, err := x.Fill(nil, limit)
-	noRows := x.NoRows()
 	x.Release(err)
 	switch {
 	case err != nil:
 		return fetched{}, err
 	case !done:
 		return fetched{}, errTooLargeToCache
-	case noRows:
-		return fetched{status: 404, contentType: contentTypeJSON, body: append(body, bodyNotFound...)}, nil
 	}
 	return fetched{status: 200, contentType: contentTypeJSON, body: body}, nil
 }
@@ -67,6 +72,9 @@ func (b *sqlBackend) fetch(ctx context.Context, args [][]byte, limit int) (fetch
 // encoding of the rows (Fill: rowcodec runs as rows arrive); a streamed
 // result's encode covers its first chunk only.
 func (b *sqlBackend) serve(r *request) error {
+	if !b.many {
+		return b.serveWhole(r)
+	}
 	t := time.Now()
 	x, err := b.stmt.Run(context.Background(), r.values.args())
 	if err != nil {
@@ -77,12 +85,8 @@ func (b *sqlBackend) serve(r *request) error {
 	r.timing.add(stageAcquire, x.AcquireWait(), t.Add(x.AcquireWait()))
 	r.timing.add(stageDB, now.Sub(t)-x.AcquireWait(), now)
 	t = now
-	limit := 0
-	if b.many {
-		limit = b.e.streamThreshold()
-	}
 	r.ctx.SetContentTypeBytes(contentTypeJSON)
-	body, done, err := x.Fill(r.ctx.Response.SwapBody(nil)[:0], limit)
+	body, done, err := x.Fill(r.ctx.Response.SwapBody(nil)[:0], b.e.streamThreshold())
 	r.timed(stageEncode, t)
 	if err == nil && !done {
 		return b.e.startStream(r, body, x, x.Canceler(), "route", b.name)
@@ -93,6 +97,31 @@ func (b *sqlBackend) serve(r *request) error {
 		return err
 	}
 	if noRows {
+		r.ctx.SetStatusCode(404)
+		body = append(body, bodyNotFound...)
+	}
+	r.ctx.Response.SwapBody(body)
+	r.dynamic = true
+	return nil
+}
+
+// serveWhole answers a `one` or `value` route: one row, read whole, maybe
+// in a run pipelined with other requests for the route waiting for a
+// connection (sqlexec's coalescing). Its Server-Timing db covers the
+// statement and the encoding of its row.
+func (b *sqlBackend) serveWhole(r *request) error {
+	t := time.Now()
+	f, err := b.stmt.Fetch(context.Background(), r.values.args(), r.ctx.Response.SwapBody(nil)[:0])
+	now := time.Now()
+	r.timing.add(stageAcquire, f.AcquireWait, t.Add(f.AcquireWait))
+	r.timing.add(stageDB, now.Sub(t)-f.AcquireWait, now)
+	if err != nil {
+		r.ctx.Response.SwapBody(f.Body[:0])
+		return err
+	}
+	r.ctx.SetContentTypeBytes(contentTypeJSON)
+	body := f.Body
+	if f.NoRows {
 		r.ctx.SetStatusCode(404)
 		body = append(body, bodyNotFound...)
 	}

@@ -32,6 +32,7 @@ func newMetrics(e *Engine) *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "pgfast"}),
 		&statsCollector{e: e},
+		&coalesceCollector{e: e},
 	)
 	m.unknown = m.endpoint(endpointUnknown)
 	return m

@@ -133,7 +133,8 @@ func compileBackend(ctx context.Context, e *Engine, st *state, rt *route, ep *en
 		return nil, fmt.Errorf("result %q: want one, many or value", rc.Result)
 	}
 	var err error
-	rt.stmt, err = sqlexec.Compile(ctx, db.sql, sqlexec.StatementOptions{Name: rc.Name, SQL: rc.SQL, Shape: shape, Settings: rc.Settings, Timeout: timeout})
+	rt.stmt, err = sqlexec.Compile(ctx, db.sql, sqlexec.StatementOptions{Name: rc.Name, SQL: rc.SQL, Shape: shape, Settings: rc.Settings, Timeout: timeout,
+		Coalesce: rc.Coalesce == nil || *rc.Coalesce})
 	if err != nil {
 		return nil, err
 	}

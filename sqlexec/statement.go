@@ -34,6 +34,9 @@ type Statement struct {
 	settings string // "SELECT set_config(…, true), …" or ""
 	timeout  time.Duration
 	label    string // StatementOptions.Name
+	// co gathers the runs of a coalescing statement (coalesce.go); nil
+	// when it runs every request alone.
+	co *coalescer
 }
 
 // StatementOptions is what Compile needs of a route.
@@ -48,6 +51,11 @@ type StatementOptions struct {
 	// Timeout is the route's statement_timeout when it differs from the
 	// pool's; 0 keeps the pool's.
 	Timeout time.Duration
+	// Coalesce lets Fetch pipeline requests waiting for a connection
+	// together (coalesce.go). It applies to One and Value results (read
+	// whole, never streamed) on a database that prepares by name: behind
+	// PgBouncer (Unnamed) it is ignored.
+	Coalesce bool
 }
 
 // Compile prepares o.SQL on db and builds the statement. Its errors
@@ -56,6 +64,9 @@ func Compile(ctx context.Context, db *DB, o StatementOptions) (*Statement, error
 	s := &Statement{db: db, sql: o.SQL, shape: o.Shape, timeout: o.Timeout, label: o.Name}
 	if !db.Unnamed {
 		s.name = "pgfast_route_" + strconv.FormatUint(xxhash.Sum64String(o.SQL), 16)
+		if o.Coalesce && (o.Shape == One || o.Shape == Value) {
+			s.co = &coalescer{}
+		}
 	}
 	var err error
 	if s.settings, err = settingsSQL(o.Settings, o.Timeout); err != nil {
@@ -148,13 +159,18 @@ func (s *Statement) Run(ctx context.Context, args [][]byte) (*Rows, error) {
 	if err != nil {
 		return nil, err
 	}
-	x.enc = encoder{plan: s.plan, enc: Encoding{Shape: s.shape}}
-	x.sql, x.label = s.sql, s.label
+	s.prime(x)
 	if err := s.send(x, args); err != nil {
 		x.Release(err)
 		return nil, err
 	}
 	return x, nil
+}
+
+// prime readies x to run s: its result encoding and its slow-log names.
+func (s *Statement) prime(x *Rows) {
+	x.enc = encoder{plan: s.plan, enc: Encoding{Shape: s.shape}}
+	x.sql, x.label = s.sql, s.label
 }
 
 func (s *Statement) send(x *Rows, args [][]byte) error {

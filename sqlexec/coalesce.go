@@ -1,0 +1,286 @@
+package sqlexec
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Coalescing. Under load the pool's gate is full and requests for a route
+// queue for a connection, each to spend one round trip on one statement.
+// A coalescing statement lets them share: the first request to find no
+// leader waiting becomes the leader of a run and waits at the gate as
+// usual; requests for the same statement that arrive meanwhile join its
+// run instead of queueing themselves. When the leader gets a connection it
+// pipelines the whole run on it, each member's Bind and Execute followed by
+// its own Sync (so each is its own implicit transaction, its settings SET
+// LOCAL to it, its error its own), reads the results in order and encodes
+// each into its member's buffer. A run of one is the ordinary execution.
+// With a free slot at the gate the leader gets a connection at once and
+// runs alone: runs grow only while every connection is busy.
+
+// maxCoalesced bounds a run: enough to amortize a round trip over many
+// requests, few enough that the last member does not wait long behind the
+// others and that the messages sent ahead of reading stay small.
+const maxCoalesced = 64
+
+// coalescer gathers the runs of one statement.
+type coalescer struct {
+	mu sync.Mutex
+	// gathering is the run whose leader waits for a connection; nil when
+	// no leader waits.
+	gathering *run
+
+	runs    atomic.Int64 // pipelined runs (two members or more)
+	members atomic.Int64 // requests answered by those runs
+	waiting atomic.Int64 // requests in runs whose leader waits for a connection
+}
+
+// run is one leader's batch of requests, the leader first.
+type run struct {
+	members []*member
+}
+
+// member is one request waiting on a run.
+type member struct {
+	args   [][]byte
+	out    []byte
+	joined time.Time
+	// acquired is when its run's leader got a connection (or gave up).
+	acquired time.Time
+	noRows   bool
+	err      error
+	// done receives once the leader has filled out, noRows and err.
+	done chan struct{}
+}
+
+var (
+	runPool    = sync.Pool{New: func() any { return new(run) }}
+	memberPool = sync.Pool{New: func() any { return &member{done: make(chan struct{}, 1)} }}
+)
+
+// Fetched is a result read whole by Fetch.
+type Fetched struct {
+	Body []byte
+	// NoRows: a One or Value result had no row.
+	NoRows bool
+	// AcquireWait is how long the request waited for a connection: its
+	// own, or its run leader's from the moment it joined.
+	AcquireWait time.Duration
+}
+
+// CoalesceStats counts a statement's pipelined runs and the requests they
+// answered, and says how many requests wait in runs now.
+type CoalesceStats struct {
+	Runs    int64
+	Members int64
+	Waiting int64
+}
+
+// CoalesceStats reports the statement's runs; zero when it does not
+// coalesce.
+func (s *Statement) CoalesceStats() CoalesceStats {
+	if s.co == nil {
+		return CoalesceStats{}
+	}
+	return CoalesceStats{Runs: s.co.runs.Load(), Members: s.co.members.Load(), Waiting: s.co.waiting.Load()}
+}
+
+// Coalesces reports whether Fetch may run the statement together with
+// other requests for it.
+func (s *Statement) Coalesces() bool { return s.co != nil }
+
+// Fetch runs the statement with args and appends its whole result to dst.
+// A coalescing statement called with a context that cannot be cancelled
+// may run in a pipelined run with other requests (see Coalescing above);
+// otherwise it runs alone, as Run and Fill would.
+func (s *Statement) Fetch(ctx context.Context, args [][]byte, dst []byte) (Fetched, error) {
+	if s.co == nil || ctx.Done() != nil {
+		// A member's own cancellation could not stop its leader's run.
+		x, err := s.Run(ctx, args)
+		if err != nil {
+			return Fetched{Body: dst}, err
+		}
+		return s.fill(x, dst)
+	}
+	m := memberPool.Get().(*member)
+	m.args, m.out, m.joined = args, dst, time.Now()
+	c := s.co
+	c.mu.Lock()
+	if r := c.gathering; r != nil && len(r.members) < maxCoalesced {
+		r.members = append(r.members, m)
+		c.waiting.Add(1)
+		c.mu.Unlock()
+		<-m.done
+	} else {
+		s.lead(m) // unlocks c.mu
+	}
+	f, err := Fetched{Body: m.out, NoRows: m.noRows, AcquireWait: m.waited()}, m.err
+	*m = member{done: m.done}
+	memberPool.Put(m)
+	return f, err
+}
+
+// fill reads x's whole result into dst and releases x.
+func (s *Statement) fill(x *Rows, dst []byte) (Fetched, error) {
+	body, _, err := x.Fill(dst, 0)
+	f := Fetched{Body: body, NoRows: x.NoRows(), AcquireWait: x.AcquireWait()}
+	x.Release(err)
+	return f, err
+}
+
+// lead starts a run with m, called with s.co.mu held: it waits for a
+// connection while later requests join, then answers every member.
+func (s *Statement) lead(m *member) {
+	c := s.co
+	r := runPool.Get().(*run)
+	r.members = append(r.members[:0], m)
+	c.gathering = r
+	c.waiting.Add(1)
+	c.mu.Unlock()
+
+	x, err := acquire(context.Background(), s.db, s.timeout)
+	c.mu.Lock()
+	if c.gathering == r {
+		c.gathering = nil
+	}
+	c.mu.Unlock()
+	// Nobody joins r from here on.
+	c.waiting.Add(-int64(len(r.members)))
+	now := time.Now()
+	for _, o := range r.members {
+		o.acquired = now
+	}
+	switch {
+	case err != nil:
+		for _, o := range r.members {
+			o.err = err
+		}
+	case len(r.members) == 1:
+		s.runAlone(x, m)
+	default:
+		c.runs.Add(1)
+		c.members.Add(int64(len(r.members)))
+		s.runPipelined(x, r.members)
+	}
+	for _, o := range r.members[1:] {
+		o.done <- struct{}{}
+	}
+	clear(r.members)
+	r.members = r.members[:0]
+	runPool.Put(r)
+}
+
+// waited is m's AcquireWait: from joining to its run's connection.
+func (m *member) waited() time.Duration { return max(m.acquired.Sub(m.joined), 0) }
+
+// runAlone is a run of one: the ordinary execution on x.
+func (s *Statement) runAlone(x *Rows, m *member) {
+	s.prime(x)
+	if err := s.send(x, m.args); err != nil {
+		x.Release(err)
+		m.err = err
+		return
+	}
+	var f Fetched
+	f, m.err = s.fill(x, m.out)
+	m.out, m.noRows = f.Body, f.NoRows
+}
+
+// runPipelined sends every member's statement in one pipeline, then reads
+// and encodes the results in order. A statement's error is its member's
+// alone; a connection lost fails the members not yet answered.
+func (s *Statement) runPipelined(x *Rows, members []*member) {
+	s.prime(x)
+	pc := x.conn.PgConn()
+	err := ensurePrepared(x.ctx, pc, s)
+	if err == nil {
+		x.pl = pc.StartPipeline(x.ctx)
+		for _, m := range members {
+			if s.settings != "" {
+				x.pl.SendQueryParams(s.settings, nil, nil, nil, nil)
+			}
+			x.pl.SendQueryStatement(s.sd, m.args, nil, s.formats)
+			x.pl.SendPipelineSync()
+		}
+		err = x.pl.Flush()
+	}
+	for i, m := range members {
+		if err != nil {
+			for _, o := range members[i:] {
+				o.err = err
+			}
+			break
+		}
+		x.extendDeadline(s.timeout)
+		err = s.collect(x, m)
+	}
+	x.done = true // every result was read to its Sync, or the connection is gone
+	x.Release(err)
+}
+
+// collect reads one member's results up to its Sync, encoding the
+// statement's rows into m.out. It returns an error only when the
+// connection failed; the member's own statement error goes to m.err.
+func (s *Statement) collect(x *Rows, m *member) error {
+	enc := encoder{plan: s.plan, enc: Encoding{Shape: s.shape}}
+	stmtAt := 0 // the statement's result follows the settings' result
+	if s.settings != "" {
+		stmtAt = 1
+	}
+	for n := 0; ; {
+		res, err := x.pl.GetResults()
+		if err != nil {
+			var pgErr *pgconn.PgError
+			if !errors.As(err, &pgErr) {
+				m.err = err
+				return err
+			}
+			if m.err == nil {
+				m.err = err
+			}
+			continue
+		}
+		switch rr := res.(type) {
+		case *pgconn.ResultReader:
+			if n == stmtAt {
+				m.out = enc.head(m.out)
+				for rr.NextRow() {
+					if m.err == nil {
+						m.out, m.err = enc.row(m.out, rr.Values())
+					}
+				}
+			}
+			n++
+			if _, err := rr.Close(); err != nil && m.err == nil {
+				m.err = err
+			}
+		case *pgconn.PipelineSync:
+			if m.err == nil {
+				m.out = enc.tail(m.out, 0)
+				m.noRows = enc.rows == 0
+			}
+			return nil
+		default:
+			err := errors.New("BUG: sqlexec: pipelined run ended before its Sync")
+			m.err = err
+			return err
+		}
+	}
+}
+
+// extendDeadline gives the next statement of a run its own timeout on the
+// socket deadline, as a statement run alone has.
+func (x *Rows) extendDeadline(timeout time.Duration) {
+	if !x.deadline {
+		return
+	}
+	if timeout == 0 {
+		timeout = x.db.Timeout
+	}
+	_ = x.conn.PgConn().Conn().SetDeadline(time.Now().Add(timeout + deadlineMargin))
+}

@@ -1,0 +1,166 @@
+package sqlexec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgfast/pgfast/embedpg/pgtest"
+	"github.com/pgfast/pgfast/pool"
+	"github.com/pgfast/pgfast/rowcodec"
+)
+
+const coalesceSchema = `CREATE TABLE item (id int PRIMARY KEY, name text);
+INSERT INTO item SELECT g, 'item ' || g FROM generate_series(1, 1000) g;`
+
+// newCoalesceDB opens a pool of conns connections.
+func newCoalesceDB(t testing.TB, conns int32) *DB {
+	t.Helper()
+	p, err := pool.New(context.Background(), pool.Options{Name: "test", URL: pgtest.NewDatabase(t, coalesceSchema),
+		MaxConns: conns, AcquireTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return &DB{Name: "test", Pool: p, Types: rowcodec.NewTypes(), Timeout: 5 * time.Second}
+}
+
+// TestCoalescedRunsAnswerEachRequest holds the only connection while
+// requests pile up, then checks that they ran pipelined in runs and that
+// each got its own answer: its row, its 404, its own error (a division by
+// zero in one member does not fail the others), its own settings.
+func TestCoalescedRunsAnswerEachRequest(t *testing.T) {
+	ctx := context.Background()
+	db := newCoalesceDB(t, 1)
+	s, err := Compile(ctx, db, StatementOptions{Name: "item", Shape: One, Coalesce: true,
+		SQL:      `SELECT id, name, 10 / (id % 7) AS q, current_setting('work_mem') AS work_mem FROM item WHERE id = $1`,
+		Settings: map[string]string{"work_mem": "3MB"}, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Coalesces() {
+		t.Fatal("a One statement compiled with Coalesce does not coalesce")
+	}
+	hold, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 150 // more than two runs' worth
+	type answer struct {
+		f   Fetched
+		err error
+	}
+	answers := make([]answer, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := i + 1
+			if i == n-1 {
+				id = 5000 // no such row
+			}
+			f, err := s.Fetch(ctx, [][]byte{[]byte(strconv.Itoa(id))}, nil)
+			answers[i] = answer{f, err}
+		}()
+	}
+	waitFor(t, "every request to join a run", func() bool { return s.CoalesceStats().Waiting == n })
+	hold.Release()
+	wg.Wait()
+
+	for i, a := range answers {
+		id := i + 1
+		switch {
+		case i == n-1:
+			if a.err != nil || !a.f.NoRows {
+				t.Errorf("id 5000: want no rows, got %q, %v", a.f.Body, a.err)
+			}
+		case id%7 == 0:
+			var pgErr *pgconn.PgError
+			if !errors.As(a.err, &pgErr) || pgErr.Code != "22012" {
+				t.Errorf("id %d: want division_by_zero, got %q, %v", id, a.f.Body, a.err)
+			}
+		default:
+			want := fmt.Sprintf(`{"id":%d,"name":"item %d","q":%d,"work_mem":"3MB"}`, id, id, 10/(id%7))
+			if a.err != nil || string(a.f.Body) != want || a.f.NoRows {
+				t.Errorf("id %d: got %q, %v; want %s", id, a.f.Body, a.err, want)
+			}
+		}
+	}
+	st := s.CoalesceStats()
+	if st.Runs != (n+maxCoalesced-1)/maxCoalesced || st.Members != n {
+		// Every request waited (the only slot was held), in runs of at
+		// most maxCoalesced.
+		t.Errorf("coalesce stats %+v; want %d requests in runs of at most %d", st, n, maxCoalesced)
+	}
+	// The connection came back clean: a plain request still works and
+	// sees the server's default work_mem.
+	f, err := s.Fetch(ctx, [][]byte{[]byte("1")}, nil)
+	if err != nil || string(f.Body) != `{"id":1,"name":"item 1","q":10,"work_mem":"3MB"}` {
+		t.Fatalf("after the runs: %q, %v", f.Body, err)
+	}
+	x, err := db.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Release(nil)
+	if err := x.Query(`SELECT current_setting('work_mem') AS w`, nil, Encoding{Shape: Value}); err != nil {
+		t.Fatal(err)
+	}
+	if body, _, err := x.Fill(nil, 0); err != nil || string(body) != `"4MB"` {
+		t.Fatalf("work_mem after the runs: %s, %v; a route's SET LOCAL leaked", body, err)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// BenchmarkFetchContended runs a one-row statement from 256 goroutines
+// over 4 connections, alone and coalesced: the ratio is what coalescing
+// gives when every connection is busy.
+func BenchmarkFetchContended(b *testing.B) {
+	for _, co := range []bool{false, true} {
+		b.Run("coalesce="+strconv.FormatBool(co), func(b *testing.B) {
+			ctx := context.Background()
+			db := newCoalesceDB(b, 4)
+			s, err := Compile(ctx, db, StatementOptions{Name: "item", Shape: One, Coalesce: co,
+				SQL: `SELECT id, name FROM item WHERE id = $1`})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.SetParallelism(128) // × GOMAXPROCS goroutines
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				args := [][]byte{[]byte("42")}
+				var buf []byte
+				for pb.Next() {
+					f, err := s.Fetch(ctx, args, buf[:0])
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					buf = f.Body
+				}
+			})
+			b.StopTimer()
+			if st := s.CoalesceStats(); st.Runs > 0 {
+				b.ReportMetric(float64(st.Members)/float64(st.Runs), "members/run")
+			}
+		})
+	}
+}
