@@ -20,15 +20,16 @@ const coalesceSchema = `CREATE TABLE item (id int PRIMARY KEY, name text);
 INSERT INTO item SELECT g, 'item ' || g FROM generate_series(1, 1000) g;`
 
 // newCoalesceDB opens a pool of conns connections.
-func newCoalesceDB(t testing.TB, conns int32) *DB {
+func newCoalesceDB(t testing.TB, conns int32) (*DB, string) {
 	t.Helper()
-	p, err := pool.New(context.Background(), pool.Options{Name: "test", URL: pgtest.NewDatabase(t, coalesceSchema),
+	url := pgtest.NewDatabase(t, coalesceSchema)
+	p, err := pool.New(context.Background(), pool.Options{Name: "test", URL: url,
 		MaxConns: conns, AcquireTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Close)
-	return &DB{Name: "test", Pool: p, Types: rowcodec.NewTypes(), Timeout: 5 * time.Second}
+	return &DB{Name: "test", Pool: p, Types: rowcodec.NewTypes(), Timeout: 5 * time.Second}, url
 }
 
 // TestCoalescedRunsAnswerEachRequest holds the only connection while
@@ -37,7 +38,7 @@ func newCoalesceDB(t testing.TB, conns int32) *DB {
 // zero in one member does not fail the others), its own settings.
 func TestCoalescedRunsAnswerEachRequest(t *testing.T) {
 	ctx := context.Background()
-	db := newCoalesceDB(t, 1)
+	db, _ := newCoalesceDB(t, 1)
 	s, err := Compile(ctx, db, StatementOptions{Name: "item", Shape: One, Coalesce: true,
 		SQL:      `SELECT id, name, 10 / (id % 7) AS q, current_setting('work_mem') AS work_mem FROM item WHERE id = $1`,
 		Settings: map[string]string{"work_mem": "3MB"}, Timeout: 2 * time.Second})
@@ -136,7 +137,7 @@ func BenchmarkFetchContended(b *testing.B) {
 	for _, co := range []bool{false, true} {
 		b.Run("coalesce="+strconv.FormatBool(co), func(b *testing.B) {
 			ctx := context.Background()
-			db := newCoalesceDB(b, 4)
+			db, _ := newCoalesceDB(b, 4)
 			s, err := Compile(ctx, db, StatementOptions{Name: "item", Shape: One, Coalesce: co,
 				SQL: `SELECT id, name FROM item WHERE id = $1`})
 			if err != nil {
@@ -162,5 +163,75 @@ func BenchmarkFetchContended(b *testing.B) {
 				b.ReportMetric(float64(st.Members)/float64(st.Runs), "members/run")
 			}
 		})
+	}
+}
+
+// TestCoalescedRunLosingItsConnection kills the backend of a pipelined run
+// while its first statement waits on a lock: every member gets an error
+// (none hangs), and the next request runs on a new connection.
+func TestCoalescedRunLosingItsConnection(t *testing.T) {
+	ctx := context.Background()
+	db, url := newCoalesceDB(t, 1)
+	s, err := Compile(ctx, db, StatementOptions{Name: "item", Shape: Value, Coalesce: true,
+		SQL: `SELECT name FROM item WHERE id = $1`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := hold.PgConn().PID()
+	const n = 10
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = s.Fetch(ctx, [][]byte{[]byte(strconv.Itoa(i + 1))}, nil)
+		}()
+	}
+	waitFor(t, "every request to join a run", func() bool { return s.CoalesceStats().Waiting == n })
+	// Lock the table from outside, then let the run have the connection:
+	// its first statement blocks on the lock until the backend dies.
+	locker, err := pool.New(ctx, pool.Options{Name: "locker", URL: url, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locker.Close()
+	lc, err := locker.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Release()
+	if _, err := lc.PgConn().Exec(ctx, "BEGIN; LOCK TABLE item IN ACCESS EXCLUSIVE MODE").ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	hold.Release()
+	killer, err := locker.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer killer.Release()
+	waitFor(t, "the run's statement to wait for the lock", func() bool {
+		res, err := killer.PgConn().Exec(ctx, "SELECT 1 FROM pg_stat_activity WHERE pid = "+strconv.Itoa(int(pid))+" AND wait_event_type = 'Lock'").ReadAll()
+		return err == nil && len(res[0].Rows) == 1
+	})
+	if _, err := killer.PgConn().Exec(ctx, "SELECT pg_terminate_backend("+strconv.Itoa(int(pid))+")").ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err == nil {
+			t.Errorf("member %d: no error from a run whose connection died", i+1)
+		}
+	}
+	if _, err := lc.PgConn().Exec(ctx, "ROLLBACK").ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.Fetch(ctx, [][]byte{[]byte("3")}, nil)
+	if err != nil || string(f.Body) != `"item 3"` {
+		t.Fatalf("after the lost run: %q, %v", f.Body, err)
 	}
 }
