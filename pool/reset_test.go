@@ -2,8 +2,13 @@ package pool
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
@@ -116,5 +121,89 @@ func TestResetKeepsProtocolStatements(t *testing.T) {
 	defer c.Release()
 	if _, err := c.PgConn().ExecPrepared(context.Background(), "pgfast_kept", nil, nil, nil).Close(); err != nil {
 		t.Fatalf("a protocol-level statement did not survive the reset: %v", err)
+	}
+}
+
+// TestResetDeallocatesEverySQLStatement: the DEALLOCATE text the server
+// builds quotes each name, so names that need quoting (mixed case, spaces,
+// quotes, a keyword) are dropped too, several at once, while a
+// protocol-level statement stays.
+func TestResetDeallocatesEverySQLStatement(t *testing.T) {
+	p := newPool(t, Options{URL: pgtest.NewDatabase(t), MaxConns: 1, ResetSession: true})
+	ctx := context.Background()
+	c := acquire(t, p)
+	if _, err := c.PgConn().Prepare(ctx, "pgfast_kept", "SELECT 1", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{`plain`, `"Mixed Case"`, `"with ""quotes"" and ; DEALLOCATE ALL"`, `"select"`} {
+		if _, err := c.PgConn().Exec(ctx, "PREPARE "+name+" AS SELECT 1").ReadAll(); err != nil {
+			c.Release()
+			t.Fatalf("PREPARE %s: %v", name, err)
+		}
+	}
+	c.Release()
+	c = acquire(t, p)
+	defer c.Release()
+	if got := probe(t, c)[10]; got != "0" {
+		t.Errorf("%s SQL-prepared statements survived the reset; want 0", got)
+	}
+	if _, err := c.PgConn().ExecPrepared(ctx, "pgfast_kept", nil, nil, nil).Close(); err != nil {
+		t.Errorf("a protocol-level statement did not survive the reset: %v", err)
+	}
+	if st := p.Stats(); st.Discarded != 0 {
+		t.Errorf("stats: %d discarded; want none", st.Discarded)
+	}
+}
+
+// TestSimpleQuery checks the wire-level reader the reset uses: rows come
+// with the index of their result set (statements without rows do not
+// count), a statement's error comes back as a *pgconn.PgError with its
+// SQLSTATE and stops the statements after it, and the connection is idle
+// and usable afterwards in every case.
+func TestSimpleQuery(t *testing.T) {
+	p := newPool(t, Options{URL: pgtest.NewDatabase(t), MaxConns: 1})
+	c := acquire(t, p)
+	defer c.Release()
+	pc := c.PgConn()
+	ctx := context.Background()
+	f := func(sql, want, wantCode string) {
+		t.Helper()
+		var rows []string
+		err := simpleQuery(ctx, pc, &pgproto3.Query{String: sql}, func(set int, values [][]byte) {
+			row := fmt.Sprint(set)
+			for _, v := range values {
+				if v == nil {
+					row += ":NULL"
+				} else {
+					row += ":" + string(v)
+				}
+			}
+			rows = append(rows, row)
+		})
+		var pgErr *pgconn.PgError
+		if wantCode == "" && err != nil {
+			t.Errorf("%s: %v", sql, err)
+		} else if wantCode != "" && (!errors.As(err, &pgErr) || pgErr.Code != wantCode) {
+			t.Errorf("%s: got error %v; want SQLSTATE %s", sql, err, wantCode)
+		}
+		if got := strings.Join(rows, " "); got != want {
+			t.Errorf("%s: got rows %q; want %q", sql, got, want)
+		}
+		if pc.IsBusy() || pc.TxStatus() != 'I' {
+			t.Fatalf("%s: connection left busy=%v tx=%c", sql, pc.IsBusy(), pc.TxStatus())
+		}
+		if _, err := pc.Exec(ctx, "SELECT 1").ReadAll(); err != nil {
+			t.Fatalf("%s: the connection is not usable afterwards: %v", sql, err)
+		}
+	}
+	f("SELECT 'a', NULL", "0:a:NULL", "")
+	f("SET work_mem = '8MB'; SELECT g FROM generate_series(1, 2) g; RESET work_mem; SELECT 'z'", "0:1 0:2 1:z", "")
+	f("SELECT 1 WHERE false; SELECT 'y'", "1:y", "")
+	f("", "", "")
+	f("SELECT 1/0", "", "22012")
+	f("SELECT 'a'; SELECT 1/0; SELECT 'never'", "0:a", "22012")
+	f("SELECT * FROM no_such_table", "", "42P01")
+	if err := simpleQuery(ctx, pc, &pgproto3.Query{String: "SELECT 1"}, nil); err != nil {
+		t.Errorf("without a row func: %v", err)
 	}
 }
