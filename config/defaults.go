@@ -91,6 +91,12 @@ func (c *Config) withDefaults() {
 			if r.Result == "" {
 				r.Result = ResultOne
 			}
+			if r.Coalesce == "" {
+				r.Coalesce = CoalesceAuto
+				if r.Result == ResultMany {
+					r.Coalesce = CoalesceOff
+				}
+			}
 			if r.Database == "" {
 				r.Database = MainDatabase
 			}

@@ -14,6 +14,17 @@ const (
 	ResultValue = "value"
 )
 
+// Route coalescing modes (Route.Coalesce).
+const (
+	// CoalesceAuto runs the waiting requests of a one/value route together: as one keyed
+	// statement when the route's SQL is one plain SELECT of $1 alone, pipelined otherwise.
+	CoalesceAuto = "auto"
+	// CoalescePipeline always pipelines them, one statement per request.
+	CoalescePipeline = "pipeline"
+	// CoalesceOff runs every request on a connection of its own.
+	CoalesceOff = "off"
+)
+
 // Route and account authentication modes.
 const (
 	AuthNone  = "none"
@@ -114,11 +125,11 @@ type Route struct {
 	// Settings (sql routes only) are run-time settings applied with SET LOCAL for this route's
 	// statement.
 	Settings Settings `yaml:"settings"`
-	// Coalesce (sql routes with result one or value) lets requests for the route that wait
-	// for a connection run together, pipelined on the first free one, each in its own
-	// implicit transaction. Absent means true; false runs every request on a connection of
-	// its own. Behind PgBouncer (statement_cache: describe) routes never coalesce.
-	Coalesce *bool `yaml:"coalesce"`
+	// Coalesce (sql routes) says how requests for the route that wait for a connection share
+	// one: auto (default for result one and value), pipeline, or off (default, and the only
+	// choice, for result many). Behind PgBouncer (statement_cache: describe) routes never
+	// coalesce.
+	Coalesce string `yaml:"coalesce"`
 	// Database (sql routes only) names the database the route reads. Default "main"; point
 	// read routes at a replica here.
 	Database string `yaml:"database"`

@@ -28,7 +28,7 @@ func (v *validator) backendOnly(p string, r *Route, backend string) {
 		refuse("timeout", BackendSQL, r.Timeout != nil)
 		refuse("settings", BackendSQL, len(r.Settings) > 0)
 		refuse("database", BackendSQL, r.Database != "")
-		refuse("coalesce", BackendSQL, r.Coalesce != nil)
+		refuse("coalesce", BackendSQL, r.Coalesce != "")
 	}
 	if backend != BackendUpstream {
 		refuse("rewrite", BackendUpstream, r.Rewrite != nil)

@@ -50,10 +50,12 @@ func TestValidateGatewayRoutes(t *testing.T) {
 		`config: routes[0].host_header: applies to upstream routes only, and this route's backend is sql (line 2)`,
 		`config: routes[0].request_headers: applies to upstream routes only, and this route's backend is sql (line 2)`)
 	f(mock+", timeout: 0}\n", `config: routes[0].timeout: applies to sql routes only, and this route's backend is mock (line 2)`)
-	f(mock+", coalesce: false}\n", `config: routes[0].coalesce: applies to sql routes only, and this route's backend is mock (line 2)`)
-	f("routes:\n  - {name: a, path: /a, sql: x, result: many, coalesce: true}\n",
-		`config: routes[0].coalesce: applies to result one or value: a many result may stream, and a pipelined run reads every result whole (line 2)`)
-	for _, ok := range []string{"result: many, coalesce: false", "result: one, coalesce: true", "result: value, coalesce: false", "coalesce: true"} {
+	f(mock+", coalesce: off}\n", `config: routes[0].coalesce: applies to sql routes only, and this route's backend is mock (line 2)`)
+	f("routes:\n  - {name: a, path: /a, sql: x, result: many, coalesce: pipeline}\n",
+		`config: routes[0].coalesce: must be off for result many: a many result may stream, and a run reads every result whole (line 2)`)
+	f("routes:\n  - {name: a, path: /a, sql: x, coalesce: yes}\n",
+		`config: routes[0].coalesce: must be one of auto, pipeline, off; got "yes" (line 2)`)
+	for _, ok := range []string{"result: many, coalesce: off", "result: many", "result: one, coalesce: pipeline", "result: value, coalesce: off", "coalesce: auto"} {
 		if _, err := Parse([]byte("routes:\n  - {name: a, path: /a, sql: x, "+ok+"}\n"), "yaml"); err != nil {
 			t.Errorf("%s: unexpected error: %v", ok, err)
 		}

@@ -84,8 +84,8 @@ func (v *validator) sqlRoute(p string, r *Route) {
 		v.fail(p+".sql", "required")
 	}
 	v.enum(p+".result", r.Result, ResultOne, ResultMany, ResultValue)
-	if r.Coalesce != nil && *r.Coalesce && r.Result == ResultMany {
-		v.fail(p+".coalesce", "applies to result one or value: a many result may stream, and a pipelined run reads every result whole")
+	if r.Coalesce != "" && v.enum(p+".coalesce", r.Coalesce, CoalesceAuto, CoalescePipeline, CoalesceOff) && r.Result == ResultMany && r.Coalesce != CoalesceOff {
+		v.fail(p+".coalesce", "must be off for result many: a many result may stream, and a run reads every result whole")
 	}
 	for j, t := range r.InvalidateOn {
 		if !tableRe.MatchString(t) {

@@ -5,6 +5,8 @@ import "github.com/prometheus/client_golang/prometheus"
 var (
 	descCoalescedRuns = prometheus.NewDesc("pgfast_route_coalesced_runs_total",
 		"Pipelined runs of a route's statement: requests that waited for a connection, run together on one.", []string{"route"}, nil)
+	descCoalescedKeyed = prometheus.NewDesc("pgfast_route_coalesced_keyed_runs_total",
+		"Runs answered by one keyed statement (the route's SELECT over all their keys) rather than pipelined.", []string{"route"}, nil)
 	descCoalesced = prometheus.NewDesc("pgfast_route_coalesced_total",
 		"Requests answered by a route's pipelined runs.", []string{"route"}, nil)
 	descCoalesceWaiting = prometheus.NewDesc("pgfast_route_coalesce_waiting",
@@ -18,6 +20,7 @@ type coalesceCollector struct{ e *Engine }
 
 func (c *coalesceCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descCoalescedRuns
+	ch <- descCoalescedKeyed
 	ch <- descCoalesced
 	ch <- descCoalesceWaiting
 }
@@ -33,6 +36,7 @@ func (c *coalesceCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		cs := rt.stmt.CoalesceStats()
 		ch <- prometheus.MustNewConstMetric(descCoalescedRuns, prometheus.CounterValue, float64(cs.Runs), rt.cfg.Name)
+		ch <- prometheus.MustNewConstMetric(descCoalescedKeyed, prometheus.CounterValue, float64(cs.Keyed), rt.cfg.Name)
 		ch <- prometheus.MustNewConstMetric(descCoalesced, prometheus.CounterValue, float64(cs.Members), rt.cfg.Name)
 		ch <- prometheus.MustNewConstMetric(descCoalesceWaiting, prometheus.GaugeValue, float64(cs.Waiting), rt.cfg.Name)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pgfast/pgfast/config"
+	"github.com/pgfast/pgfast/sqlclass"
 	"github.com/pgfast/pgfast/sqlexec"
 )
 
@@ -132,10 +133,14 @@ func compileBackend(ctx context.Context, e *Engine, st *state, rt *route, ep *en
 	if !ok {
 		return nil, fmt.Errorf("result %q: want one, many or value", rc.Result)
 	}
+	o := sqlexec.StatementOptions{Name: rc.Name, SQL: rc.SQL, Shape: shape, Settings: rc.Settings, Timeout: timeout,
+		Coalesce: rc.Coalesce != config.CoalesceOff}
+	if rc.Coalesce == config.CoalesceAuto {
+		// A route that is not one plain SELECT of $1 alone pipelines.
+		o.Lateral, _ = sqlclass.ReplaceParam(rc.SQL, 1, sqlexec.LateralParam)
+	}
 	var err error
-	rt.stmt, err = sqlexec.Compile(ctx, db.sql, sqlexec.StatementOptions{Name: rc.Name, SQL: rc.SQL, Shape: shape, Settings: rc.Settings, Timeout: timeout,
-		Coalesce: rc.Coalesce == nil || *rc.Coalesce})
-	if err != nil {
+	if rt.stmt, err = sqlexec.Compile(ctx, db.sql, o); err != nil {
 		return nil, err
 	}
 	ep.backend = &sqlBackend{e: e, stmt: rt.stmt, name: rc.Name, many: rc.Result == config.ResultMany}

@@ -35,7 +35,8 @@ type coalescer struct {
 	// no leader waits.
 	gathering *run
 
-	runs    atomic.Int64 // pipelined runs (two members or more)
+	runs    atomic.Int64 // runs of two members or more
+	keyed   atomic.Int64 // those answered by one keyed execution (keyed.go)
 	members atomic.Int64 // requests answered by those runs
 	waiting atomic.Int64 // requests in runs whose leader waits for a connection
 }
@@ -43,12 +44,14 @@ type coalescer struct {
 // run is one leader's batch of requests, the leader first.
 type run struct {
 	members []*member
+	keys    []byte // the members' values as an array, for a keyed run
 }
 
 // member is one request waiting on a run.
 type member struct {
 	args   [][]byte
 	out    []byte
+	base   int // len(out) when it joined: a keyed run that gives up truncates out back to it
 	joined time.Time
 	// acquired is when its run's leader got a connection (or gave up).
 	acquired time.Time
@@ -77,6 +80,7 @@ type Fetched struct {
 // answered, and says how many requests wait in runs now.
 type CoalesceStats struct {
 	Runs    int64
+	Keyed   int64 // runs answered by one keyed execution
 	Members int64
 	Waiting int64
 }
@@ -87,7 +91,7 @@ func (s *Statement) CoalesceStats() CoalesceStats {
 	if s.co == nil {
 		return CoalesceStats{}
 	}
-	return CoalesceStats{Runs: s.co.runs.Load(), Members: s.co.members.Load(), Waiting: s.co.waiting.Load()}
+	return CoalesceStats{Runs: s.co.runs.Load(), Keyed: s.co.keyed.Load(), Members: s.co.members.Load(), Waiting: s.co.waiting.Load()}
 }
 
 // Coalesces reports whether Fetch may run the statement together with
@@ -108,7 +112,7 @@ func (s *Statement) Fetch(ctx context.Context, args [][]byte, dst []byte) (Fetch
 		return s.fill(x, dst)
 	}
 	m := memberPool.Get().(*member)
-	m.args, m.out, m.joined = args, dst, time.Now()
+	m.args, m.out, m.base, m.joined = args, dst, len(dst), time.Now()
 	c := s.co
 	c.mu.Lock()
 	if r := c.gathering; r != nil && len(r.members) < maxCoalesced {
@@ -165,13 +169,13 @@ func (s *Statement) lead(m *member) {
 	default:
 		c.runs.Add(1)
 		c.members.Add(int64(len(r.members)))
-		s.runPipelined(x, r.members)
+		s.runMany(x, r)
 	}
 	for _, o := range r.members[1:] {
 		o.done <- struct{}{}
 	}
 	clear(r.members)
-	r.members = r.members[:0]
+	r.members, r.keys = r.members[:0], r.keys[:0]
 	runPool.Put(r)
 }
 
@@ -191,13 +195,37 @@ func (s *Statement) runAlone(x *Rows, m *member) {
 	m.out, m.noRows = f.Body, f.NoRows
 }
 
+// runMany answers a run of two or more: keyed when the statement has a
+// keyed form and the server takes it, pipelined otherwise.
+func (s *Statement) runMany(x *Rows, r *run) {
+	if s.keyed == nil {
+		s.runPipelined(x, r.members)
+		return
+	}
+	s.prime(x)
+	ok, err := s.runKeyed(x, r)
+	switch {
+	case err != nil:
+		for _, o := range r.members {
+			o.err = err
+		}
+	case ok:
+		s.co.keyed.Add(1)
+	default:
+		s.runPipelined(x, r.members)
+		return
+	}
+	x.done = true // read to its Sync, or the connection is gone
+	x.Release(err)
+}
+
 // runPipelined sends every member's statement in one pipeline, then reads
 // and encodes the results in order. A statement's error is its member's
 // alone; a connection lost fails the members not yet answered.
 func (s *Statement) runPipelined(x *Rows, members []*member) {
 	s.prime(x)
 	pc := x.conn.PgConn()
-	err := ensurePrepared(x.ctx, pc, s)
+	err := ensurePrepared(x.ctx, pc, s.name, s.sql)
 	if err == nil {
 		x.pl = pc.StartPipeline(x.ctx)
 		for _, m := range members {

@@ -17,7 +17,8 @@ import (
 )
 
 const coalesceSchema = `CREATE TABLE item (id int PRIMARY KEY, name text);
-INSERT INTO item SELECT g, 'item ' || g FROM generate_series(1, 1000) g;`
+INSERT INTO item SELECT g, 'item ' || g FROM generate_series(1, 1000) g;
+INSERT INTO item VALUES (1001, 'say "hi"'), (1002, 'back\slash'), (1003, '{a,b}'), (1004, 'NULL'), (1005, '');`
 
 // newCoalesceDB opens a pool of conns connections.
 func newCoalesceDB(t testing.TB, conns int32) (*DB, string) {
@@ -37,16 +38,28 @@ func newCoalesceDB(t testing.TB, conns int32) (*DB, string) {
 // each got its own answer: its row, its 404, its own error (a division by
 // zero in one member does not fail the others), its own settings.
 func TestCoalescedRunsAnswerEachRequest(t *testing.T) {
+	for _, keyed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keyed=%v", keyed), func(t *testing.T) { testCoalescedRuns(t, keyed) })
+	}
+}
+
+// testCoalescedRuns: a keyed statement's runs all hold a division by zero,
+// so each falls back to a pipelined run, with the same answers.
+func testCoalescedRuns(t *testing.T, keyed bool) {
 	ctx := context.Background()
 	db, _ := newCoalesceDB(t, 1)
-	s, err := Compile(ctx, db, StatementOptions{Name: "item", Shape: One, Coalesce: true,
-		SQL:      `SELECT id, name, 10 / (id % 7) AS q, current_setting('work_mem') AS work_mem FROM item WHERE id = $1`,
-		Settings: map[string]string{"work_mem": "3MB"}, Timeout: 2 * time.Second})
+	const sql = `SELECT id, name, 10 / (id % 7) AS q, current_setting('work_mem') AS work_mem FROM item WHERE id = `
+	o := StatementOptions{Name: "item", Shape: One, Coalesce: true, SQL: sql + "$1",
+		Settings: map[string]string{"work_mem": "3MB"}, Timeout: 2 * time.Second}
+	if keyed {
+		o.Lateral = sql + LateralParam
+	}
+	s, err := Compile(ctx, db, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !s.Coalesces() {
-		t.Fatal("a One statement compiled with Coalesce does not coalesce")
+	if !s.Coalesces() || s.Keyed() != keyed {
+		t.Fatalf("compiled with Coalesce and Lateral %q: Coalesces %v, Keyed %v", o.Lateral, s.Coalesces(), s.Keyed())
 	}
 	hold, err := db.Pool.Acquire(ctx)
 	if err != nil {
@@ -95,7 +108,7 @@ func TestCoalescedRunsAnswerEachRequest(t *testing.T) {
 		}
 	}
 	st := s.CoalesceStats()
-	if st.Runs != (n+maxCoalesced-1)/maxCoalesced || st.Members != n {
+	if st.Runs != (n+maxCoalesced-1)/maxCoalesced || st.Members != n || st.Keyed != 0 {
 		// Every request waited (the only slot was held), in runs of at
 		// most maxCoalesced.
 		t.Errorf("coalesce stats %+v; want %d requests in runs of at most %d", st, n, maxCoalesced)
@@ -131,15 +144,19 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // BenchmarkFetchContended runs a one-row statement from 256 goroutines
-// over 4 connections, alone and coalesced: the ratio is what coalescing
-// gives when every connection is busy.
+// over 4 connections: alone, in pipelined runs and in keyed runs. The
+// ratios are what coalescing gives when every connection is busy.
 func BenchmarkFetchContended(b *testing.B) {
-	for _, co := range []bool{false, true} {
-		b.Run("coalesce="+strconv.FormatBool(co), func(b *testing.B) {
+	const sql = `SELECT id, name FROM item WHERE id = `
+	for _, mode := range []string{"alone", "pipelined", "keyed"} {
+		b.Run(mode, func(b *testing.B) {
 			ctx := context.Background()
 			db, _ := newCoalesceDB(b, 4)
-			s, err := Compile(ctx, db, StatementOptions{Name: "item", Shape: One, Coalesce: co,
-				SQL: `SELECT id, name FROM item WHERE id = $1`})
+			o := StatementOptions{Name: "item", Shape: One, Coalesce: mode != "alone", SQL: sql + "$1"}
+			if mode == "keyed" {
+				o.Lateral = sql + LateralParam
+			}
+			s, err := Compile(ctx, db, o)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -163,75 +180,5 @@ func BenchmarkFetchContended(b *testing.B) {
 				b.ReportMetric(float64(st.Members)/float64(st.Runs), "members/run")
 			}
 		})
-	}
-}
-
-// TestCoalescedRunLosingItsConnection kills the backend of a pipelined run
-// while its first statement waits on a lock: every member gets an error
-// (none hangs), and the next request runs on a new connection.
-func TestCoalescedRunLosingItsConnection(t *testing.T) {
-	ctx := context.Background()
-	db, url := newCoalesceDB(t, 1)
-	s, err := Compile(ctx, db, StatementOptions{Name: "item", Shape: Value, Coalesce: true,
-		SQL: `SELECT name FROM item WHERE id = $1`})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hold, err := db.Pool.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid := hold.PgConn().PID()
-	const n = 10
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = s.Fetch(ctx, [][]byte{[]byte(strconv.Itoa(i + 1))}, nil)
-		}()
-	}
-	waitFor(t, "every request to join a run", func() bool { return s.CoalesceStats().Waiting == n })
-	// Lock the table from outside, then let the run have the connection:
-	// its first statement blocks on the lock until the backend dies.
-	locker, err := pool.New(ctx, pool.Options{Name: "locker", URL: url, MaxConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer locker.Close()
-	lc, err := locker.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lc.Release()
-	if _, err := lc.PgConn().Exec(ctx, "BEGIN; LOCK TABLE item IN ACCESS EXCLUSIVE MODE").ReadAll(); err != nil {
-		t.Fatal(err)
-	}
-	hold.Release()
-	killer, err := locker.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer killer.Release()
-	waitFor(t, "the run's statement to wait for the lock", func() bool {
-		res, err := killer.PgConn().Exec(ctx, "SELECT 1 FROM pg_stat_activity WHERE pid = "+strconv.Itoa(int(pid))+" AND wait_event_type = 'Lock'").ReadAll()
-		return err == nil && len(res[0].Rows) == 1
-	})
-	if _, err := killer.PgConn().Exec(ctx, "SELECT pg_terminate_backend("+strconv.Itoa(int(pid))+")").ReadAll(); err != nil {
-		t.Fatal(err)
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err == nil {
-			t.Errorf("member %d: no error from a run whose connection died", i+1)
-		}
-	}
-	if _, err := lc.PgConn().Exec(ctx, "ROLLBACK").ReadAll(); err != nil {
-		t.Fatal(err)
-	}
-	f, err := s.Fetch(ctx, [][]byte{[]byte("3")}, nil)
-	if err != nil || string(f.Body) != `"item 3"` {
-		t.Fatalf("after the lost run: %q, %v", f.Body, err)
 	}
 }

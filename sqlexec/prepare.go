@@ -37,6 +37,10 @@ func prepareAll(ctx context.Context, pc *pgconn.PgConn, stmts []*Statement, log 
 		}
 		p.SendPrepare(s.name, s.sql, nil)
 		names = append(names, s.name)
+		if k := s.keyed; k != nil {
+			p.SendPrepare(k.sd.Name, k.sd.SQL, nil)
+			names = append(names, k.sd.Name)
+		}
 	}
 	if p == nil {
 		return nil
@@ -61,17 +65,18 @@ func prepareAll(ctx context.Context, pc *pgconn.PgConn, stmts []*Statement, log 
 	return nil
 }
 
-// ensurePrepared prepares s on a connection that has not seen it yet.
-func ensurePrepared(ctx context.Context, pc *pgconn.PgConn, s *Statement) error {
+// ensurePrepared prepares the statement name (text sql) on a connection
+// that has not seen it yet.
+func ensurePrepared(ctx context.Context, pc *pgconn.PgConn, name, sql string) error {
 	seen := preparedOn(pc)
-	if seen[s.name] {
+	if seen[name] {
 		return nil
 	}
 	// 42P05: prepared by Compile on this very connection.
-	if _, err := pc.Prepare(ctx, s.name, s.sql, nil); err != nil && !isDuplicate(err) {
+	if _, err := pc.Prepare(ctx, name, sql, nil); err != nil && !isDuplicate(err) {
 		return err
 	}
-	seen[s.name] = true
+	seen[name] = true
 	return nil
 }
 

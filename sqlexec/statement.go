@@ -37,6 +37,9 @@ type Statement struct {
 	// co gathers the runs of a coalescing statement (coalesce.go); nil
 	// when it runs every request alone.
 	co *coalescer
+	// keyed is the statement's keyed form (keyed.go); nil when its runs
+	// are pipelined.
+	keyed *keyedStatement
 }
 
 // StatementOptions is what Compile needs of a route.
@@ -51,11 +54,16 @@ type StatementOptions struct {
 	// Timeout is the route's statement_timeout when it differs from the
 	// pool's; 0 keeps the pool's.
 	Timeout time.Duration
-	// Coalesce lets Fetch pipeline requests waiting for a connection
-	// together (coalesce.go). It applies to One and Value results (read
-	// whole, never streamed) on a database that prepares by name: behind
+	// Coalesce lets Fetch run requests waiting for a connection together
+	// (coalesce.go). It applies to One and Value results (read whole,
+	// never streamed) on a database that prepares by name: behind
 	// PgBouncer (Unnamed) it is ignored.
 	Coalesce bool
+	// Lateral, with Coalesce, is the statement with its $1 replaced by
+	// LateralParam (sqlclass.ReplaceParam checks that it is one plain
+	// SELECT): its runs then execute once, keyed (keyed.go), when the
+	// keyed form prepares with the statement's columns. "" pipelines them.
+	Lateral string
 }
 
 // Compile prepares o.SQL on db and builds the statement. Its errors
@@ -122,6 +130,11 @@ func Compile(ctx context.Context, db *DB, o StatementOptions) (*Statement, error
 	if s.plan, err = rowcodec.NewPlan(fields, opts); err != nil {
 		return nil, fmt.Errorf("cannot plan result encoding: %w", err)
 	}
+	if s.co != nil && o.Lateral != "" {
+		// A statement without a keyed form still coalesces, pipelined;
+		// Keyed says which it got.
+		s.keyed, _ = compileKeyed(ctx, pc, s, o.Lateral)
+	}
 	return s, nil
 }
 
@@ -139,6 +152,10 @@ func (s *Statement) Columns() []Column {
 	}
 	return out
 }
+
+// Keyed reports whether the statement's runs execute once, keyed, rather
+// than pipelined.
+func (s *Statement) Keyed() bool { return s.keyed != nil }
 
 // ParamOIDs are the types of the statement's parameters, $1 first.
 func (s *Statement) ParamOIDs() []uint32 { return s.paramOIDs }
@@ -176,7 +193,7 @@ func (s *Statement) prime(x *Rows) {
 func (s *Statement) send(x *Rows, args [][]byte) error {
 	pc := x.conn.PgConn()
 	if s.name != "" {
-		if err := ensurePrepared(x.ctx, pc, s); err != nil {
+		if err := ensurePrepared(x.ctx, pc, s.name, s.sql); err != nil {
 			return err
 		}
 	}
