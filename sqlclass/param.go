@@ -2,10 +2,12 @@ package sqlclass
 
 import (
 	"errors"
+	"regexp"
 	"strconv"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"github.com/pganalyze/pg_query_go/v6/parser"
 )
 
 // ReplaceParam returns sql with every reference to parameter $n replaced
@@ -17,7 +19,9 @@ import (
 //
 // The references are found by PostgreSQL's own scanner (pg_query.Scan),
 // so a "$1" inside a string literal, a quoted identifier, a comment or a
-// dollar-quoted body is never touched.
+// dollar-quoted body is never touched, and the result must parse, by
+// PostgreSQL's grammar, to the same tree with each $n now expr (a column
+// reference such as "k.v", lower case).
 func ReplaceParam(sql string, n int, expr string) (string, error) {
 	st, err := Classify(sql)
 	if err != nil {
@@ -59,5 +63,44 @@ func ReplaceParam(sql string, n int, expr string) (string, error) {
 		end = last
 	}
 	b.WriteString(sql[last:end])
-	return b.String(), nil
+	out := b.String()
+	if err := sameTreeWithColumn(sql, out, n, expr); err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
+// locationRe matches the position fields of a JSON parse tree, which move
+// when text is replaced.
+var locationRe = regexp.MustCompile(`"(?:location|stmt_location|stmt_len)":-?[0-9]+,?`)
+
+// sameTreeWithColumn checks that out parses to sql's tree with each $n
+// (a ParamRef) now the column reference expr. A parameter can sit where a
+// column reference cannot stand for it (`SELECT int4 $1` casts $1; `int4
+// pgfast_k.v` does not parse, `int4 (pgfast_k.v)` calls a function): such
+// text is refused rather than given another meaning.
+func sameTreeWithColumn(sql, out string, n int, expr string) error {
+	before, err := parser.ParseToJSON(sql)
+	if err != nil {
+		return syntaxError(err)
+	}
+	after, err := parser.ParseToJSON(out)
+	if err != nil {
+		return errors.New("sqlclass: the statement does not parse with " + expr + " for $" + strconv.Itoa(n))
+	}
+	var col strings.Builder
+	col.WriteString(`{"ColumnRef":{"fields":[`)
+	for i, f := range strings.Split(expr, ".") {
+		if i > 0 {
+			col.WriteByte(',')
+		}
+		col.WriteString(`{"String":{"sval":"` + f + `"}}`)
+	}
+	col.WriteString(`]}}`)
+	norm := func(tree string) string { return strings.ReplaceAll(locationRe.ReplaceAllString(tree, ""), ",}", "}") }
+	want := strings.ReplaceAll(norm(before), `{"ParamRef":{"number":`+strconv.Itoa(n)+`}}`, col.String())
+	if norm(after) != want {
+		return errors.New("sqlclass: $" + strconv.Itoa(n) + " stands where " + expr + " would change the statement")
+	}
+	return nil
 }
