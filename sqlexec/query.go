@@ -57,7 +57,10 @@ func (x *Rows) query(sql string, params []any, enc Encoding) error {
 	if x.db.Unnamed {
 		x.rr = pc.ExecParams(x.ctx, sql, args, sd.ParamOIDs, nil, formats)
 	} else {
-		x.rr = pc.ExecPrepared(x.ctx, sd.Name, args, nil, formats)
+		// By description, as a route's statement: the columns are known
+		// since the Prepare, so no Describe is sent and no row description
+		// (a string per column name) is read per execution.
+		x.rr = pc.ExecStatement(x.ctx, sd, args, nil, formats)
 	}
 	plan, err := planFor(pc, sql, x.rr.FieldDescriptions(), x.db.Types, !x.db.Unnamed)
 	if err != nil {

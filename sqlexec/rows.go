@@ -30,6 +30,7 @@ type Rows struct {
 	cancel   context.CancelFunc
 	deadline bool // a socket deadline is set and must be cleared
 	stop     *stopper
+	stopFn   func() // Canceler's, made once per execution
 	start    time.Time
 	acquired time.Duration // AcquireWait
 	enc      encoder
@@ -186,7 +187,7 @@ func (x *Rows) Release(outcome error) {
 		panic("BUG: sqlexec: Rows released twice or used after Release")
 	}
 	if x.stop != nil {
-		x.stop.detach()
+		x.stop.release()
 	}
 	if !x.done && x.rr != nil {
 		// A result still being read: ask the server to stop it, then read
@@ -221,32 +222,58 @@ func (x *Rows) recycle() {
 // Canceler returns the function that stops the execution from another
 // goroutine (a client that went away): the running statement is cancelled
 // on the server and every later step of x fails with ErrStopped. Unlike
-// the Rows, it stays safe to call after Release: it then does nothing.
+// the Rows, it stays safe to call after Release: it then does nothing,
+// even once the stopper serves another execution.
 func (x *Rows) Canceler() func() {
-	if x.stop == nil {
-		x.stop = &stopper{pc: x.conn.PgConn(), cancel: x.cancel}
+	if x.stopFn == nil {
+		s, gen := acquireStopper(x.conn.PgConn(), x.cancel)
+		x.stop = s
+		x.stopFn = func() { s.stopNow(gen) }
 	}
-	return x.stop.stopNow
+	return x.stopFn
 }
 
 // ErrStopped is an execution stopped through its Canceler.
 var ErrStopped = errors.New("sqlexec: execution stopped by its caller")
 
 // stopper stops an execution from another goroutine. It refers to the
-// connection only while the Rows holds it: detach (at Release) cuts it off
-// under the lock, so a late stop never cancels another execution's
+// connection only while the Rows holds it: release (at Release) cuts it
+// off under the lock, so a late stop never cancels another execution's
 // statement on the same connection.
+//
+// Stoppers are pooled, so each serves one execution after another; gen
+// numbers them. A Canceler's func carries the gen it was made for and
+// does nothing once gen has moved on: a late call from a watcher of an
+// execution that ended cannot stop the next one.
 type stopper struct {
-	stopped atomic.Bool
+	stopped atomic.Bool // read by the execution's goroutine without the lock
 	mu      sync.Mutex
+	gen     uint64
 	pc      *pgconn.PgConn
 	cancel  context.CancelFunc
 }
 
-func (s *stopper) stopNow() {
-	s.stopped.Store(true)
+var stoppers = sync.Pool{New: func() any { return new(stopper) }}
+
+// acquireStopper takes a stopper for the execution on pc (and its
+// context's cancel, if any) and returns it with its current gen.
+func acquireStopper(pc *pgconn.PgConn, cancel context.CancelFunc) (*stopper, uint64) {
+	s := stoppers.Get().(*stopper)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.pc, s.cancel = pc, cancel
+	s.stopped.Store(false)
+	return s, s.gen
+}
+
+// stopNow stops the execution of generation gen, if s still serves it.
+func (s *stopper) stopNow(gen uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gen != gen {
+		return
+	}
+	s.stopped.Store(true)
 	if s.cancel != nil {
 		s.cancel()
 	}
@@ -257,10 +284,14 @@ func (s *stopper) stopNow() {
 	}
 }
 
-func (s *stopper) detach() {
+// release ends s's generation, which voids every func made for it, and
+// puts s back in the pool. s must not be used afterwards.
+func (s *stopper) release() {
 	s.mu.Lock()
+	s.gen++
 	s.pc, s.cancel = nil, nil
 	s.mu.Unlock()
+	stoppers.Put(s)
 }
 
 // checkStopped reports ErrStopped once the Canceler ran.
