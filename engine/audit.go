@@ -2,10 +2,14 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -71,13 +75,15 @@ func (e *Engine) auditQuery(acc *account, sql string, params []any, d time.Durat
 		return
 	}
 	hash, normalized := sqlclass.Fingerprint(sql)
-	attrs := []slog.Attr{
+	line := auditLines.Get().(*auditLine)
+	line.ms.v = float64(d.Microseconds()) / 1000
+	attrs := append(line.attrs[:0],
 		slog.String("account", acc.cfg.ID),
 		slog.String("fingerprint", hash),
 		slog.String("statement", normalized),
-		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+		slog.Any("duration_ms", &line.ms),
 		slog.Int64("rows", rows),
-	}
+	)
 	if e.cfg().Log.AuditParams {
 		attrs = append(attrs, slog.Any("params", params))
 	} else {
@@ -92,8 +98,40 @@ func (e *Engine) auditQuery(acc *account, sql string, params []any, d time.Durat
 	} else {
 		attrs = append(attrs, slog.String("outcome", "ok"), slog.Int("status", 200))
 	}
-	e.audit.LogAttrs(context.Background(), slog.LevelInfo, "query", attrs...)
+	e.audit.LogAttrs(context.Background(), slog.LevelInfo, "query", slog.Attr{Value: slog.GroupValue(attrs...)})
+	clear(attrs) // the strings are the caller's
+	auditLines.Put(line)
 }
+
+// auditLine holds the attrs of one query audit line. A slog.Record keeps
+// five attrs in itself and allocates room for more; the line has up to
+// nine, so they go as one group with an empty key, which a handler writes
+// inline (slog.Handler's contract: "If a group's key is empty, inline the
+// group's Attrs"): the same line. The record refers to the array, which
+// is why it is pooled rather than on the stack; the JSON handler is done
+// with it when LogAttrs returns.
+type auditLine struct {
+	attrs [9]slog.Attr
+	ms    jsonFloat
+}
+
+// jsonFloat writes a float64 as json.Marshal does, which is how slog's
+// JSON handler writes a slog.Float64, but through a pointer: the handler
+// boxes a float64 into an any for json.Marshal (an allocation), not a
+// pointer that is already a json.Marshaler.
+type jsonFloat struct {
+	v   float64
+	buf [32]byte
+}
+
+func (f *jsonFloat) MarshalJSON() ([]byte, error) {
+	if a := math.Abs(f.v); a != 0 && (a < 1e-6 || a >= 1e21) || math.IsNaN(f.v) {
+		return json.Marshal(f.v) // exponent form or error: not a duration in ms
+	}
+	return strconv.AppendFloat(f.buf[:0], f.v, 'f', -1, 64), nil
+}
+
+var auditLines = sync.Pool{New: func() any { return new(auditLine) }}
 
 // auditRoute writes one audit line for a declared route's request
 // (log.audit.routes: true), once its response is final: the route, its
