@@ -67,8 +67,8 @@ func (w *rssWatch) Stop() {
 // peak's measured time.
 func (r *runner) memoryRow(w *rssWatch, after adminStats, afterErr error, elapsed time.Duration) Result {
 	res := Result{Scenario: ScenarioMemory, Metrics: map[string]float64{}, Extra: map[string]float64{}, Seconds: elapsed.Seconds()}
-	if r.o.Standalone {
-		res.Note = "standalone runs pgfast in bench's process, so this RSS includes the load generator's; a --target run measures pgfast alone"
+	if r.inProcess {
+		res.Note = "pgfast ran in bench's process (Options.ServeCommand unset), so this RSS includes the load generator's; pgfast bench --standalone and --target runs measure pgfast alone"
 	}
 	switch {
 	case w.samples == 0 && w.err != nil:

@@ -85,10 +85,18 @@ type Options struct {
 	// admin_addr default.
 	Admin string
 	// Standalone starts a throwaway PostgreSQL (embedpg) with the demo data
-	// and a pgfast engine in this process on free loopback ports, with its
-	// own account and an uncached twin of /customers/{id}. Note that a CPU
-	// profile then covers the load generator too.
+	// and pgfast on free loopback ports, with its own account and an
+	// uncached twin of /customers/{id}: a process of its own when
+	// ServeCommand is set, else an engine in this process.
 	Standalone bool
+	// ServeCommand is how Standalone starts pgfast in a process of its
+	// own: the binary and its leading arguments, e.g. {"/usr/bin/pgfast",
+	// "serve"}; bench appends --config and a file it writes, and hands
+	// over the listening sockets. `pgfast bench` sets it to its own binary,
+	// so the memory row and a CPU profile are pgfast's alone, as in
+	// production. Empty, the engine runs in this process (a test binary is
+	// not pgfast), and the memory row then includes the load generator.
+	ServeCommand []string
 	// Customers is how many demo rows Standalone loads. Default
 	// embedpg.DefaultCustomers (100,000); the smoke test uses fewer.
 	Customers int

@@ -40,6 +40,9 @@ type runner struct {
 	plots map[string]*plot.Plot
 	// round counts the repeats of the scenarios from 0 (Options.Repeat).
 	round int
+	// inProcess is true when the target is a standalone engine in this
+	// process, whose memory includes the load generator's.
+	inProcess bool
 }
 
 func (r *runner) progressf(format string, args ...any) {
@@ -77,10 +80,21 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	name := o.Target
 	if o.Standalone {
 		name = "standalone"
-		r.progressf("bench: starting PostgreSQL with %s demo customers and pgfast in process", formatCount(float64(o.Customers)))
-		sa, err := startStandalone(ctx, o.Customers, o.Logger)
+		var sa *standalone
+		if len(o.ServeCommand) > 0 {
+			r.progressf("bench: starting PostgreSQL with %s demo customers and pgfast (%s)", formatCount(float64(o.Customers)), strings.Join(o.ServeCommand, " "))
+			sa, err = startStandaloneProcess(ctx, o.Customers, o.Logger, o.ServeCommand)
+		} else {
+			r.progressf("bench: starting PostgreSQL with %s demo customers and pgfast in process", formatCount(float64(o.Customers)))
+			sa, err = startStandalone(ctx, o.Customers, o.Logger)
+		}
 		if err != nil {
 			return nil, err
+		}
+		if pid := sa.pid(); pid > 0 {
+			r.progressf("bench: pgfast serving as pid %d on %s (admin %s)", pid, sa.url, sa.admin)
+		} else {
+			r.inProcess = true
 		}
 		defer func() {
 			if cerr := sa.close(); cerr != nil {

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/pgfast/pgfast"
 	"github.com/pgfast/pgfast/config"
@@ -30,21 +33,37 @@ const (
 )
 
 // standalone is a throwaway PostgreSQL with the demo data, a small HTTP
-// upstream, and a pgfast engine serving both on free loopback ports, all
-// owned by this process.
+// upstream, and pgfast serving both on free loopback ports: either a
+// `pgfast serve` process of its own (as in production, so the memory row
+// and a CPU profile are pgfast's alone) or an engine in this process (for
+// this package's tests, whose binary is not pgfast).
 type standalone struct {
 	cluster  *embedpg.Cluster
 	upstream *fixedUpstream
-	eng      *engine.Engine
 	url      string // http://127.0.0.1:port
 	admin    string
-	served   chan error
+	// One of the two is set once pgfast serves.
+	proc   *serveProcess
+	eng    *engine.Engine
+	served chan error // the engine's two Serve results
 }
 
 // startStandalone starts the cluster, loads customers demo rows, starts the
-// upstream and serves standaloneConfig, changed by tweaks (tests add
-// routes). Close stops all three.
-func startStandalone(ctx context.Context, customers int, log *slog.Logger, tweaks ...func(*config.Config)) (_ *standalone, err error) {
+// upstream and serves standaloneConfig in this process, changed by tweaks
+// (tests add routes). close stops all three.
+func startStandalone(ctx context.Context, customers int, log *slog.Logger, tweaks ...func(*config.Config)) (*standalone, error) {
+	return launchStandalone(ctx, customers, log, nil, tweaks)
+}
+
+// startStandaloneProcess is startStandalone with pgfast in a process of its
+// own: command (the binary and its leading arguments, e.g. pgfast serve)
+// gets --config and standaloneConfigFile, and the listening sockets from
+// this process (serve_process.go). close stops it.
+func startStandaloneProcess(ctx context.Context, customers int, log *slog.Logger, command []string) (*standalone, error) {
+	return launchStandalone(ctx, customers, log, command, nil)
+}
+
+func launchStandalone(ctx context.Context, customers int, log *slog.Logger, command []string, tweaks []func(*config.Config)) (_ *standalone, err error) {
 	s := &standalone{served: make(chan error, 2)}
 	defer func() {
 		if err != nil {
@@ -62,17 +81,6 @@ func startStandalone(ctx context.Context, customers int, log *slog.Logger, tweak
 	if s.upstream, err = startUpstream(); err != nil {
 		return nil, err
 	}
-	cfg, err := standaloneConfig(s.cluster.URL(), s.upstream.url)
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range tweaks {
-		t(cfg)
-	}
-	s.eng, err = engine.New(ctx, cfg, engine.Options{Logger: log, AuditWriter: io.Discard})
-	if err != nil {
-		return nil, fmt.Errorf("cannot start pgfast for standalone mode: %w", err)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen for standalone mode: %w", err)
@@ -82,17 +90,57 @@ func startStandalone(ctx context.Context, customers int, log *slog.Logger, tweak
 		ln.Close()
 		return nil, fmt.Errorf("cannot listen for standalone mode: %w", err)
 	}
-	s.url, s.admin = "http://"+ln.Addr().String(), "http://"+aln.Addr().String()
+	url, admin := "http://"+ln.Addr().String(), "http://"+aln.Addr().String()
+	if len(command) > 0 {
+		// The process gets the sockets; this one keeps no copy.
+		defer ln.Close()
+		defer aln.Close()
+		file, err := standaloneConfigFile(s.cluster.URL(), s.upstream.url)
+		if err != nil {
+			return nil, err
+		}
+		if s.proc, err = startServeProcess(ctx, command, file, ln, aln); err != nil {
+			return nil, fmt.Errorf("cannot start pgfast for standalone mode: %w", err)
+		}
+		s.url, s.admin = url, admin
+		return s, nil
+	}
+	cfg, err := standaloneConfig(s.cluster.URL(), s.upstream.url)
+	if err == nil {
+		for _, t := range tweaks {
+			t(cfg)
+		}
+		s.eng, err = engine.New(ctx, cfg, engine.Options{Logger: log, AuditWriter: io.Discard})
+	}
+	if err != nil {
+		ln.Close()
+		aln.Close()
+		return nil, fmt.Errorf("cannot start pgfast for standalone mode: %w", err)
+	}
+	s.url, s.admin = url, admin
 	go func() { s.served <- s.eng.Serve(ln) }()
 	go func() { s.served <- s.eng.ServeAdmin(aln) }()
 	return s, nil
 }
 
-// close drains the engine, then stops the upstream (which the engine's
+// pid is the pgfast process's id, or 0 when pgfast runs in this process.
+func (s *standalone) pid() int {
+	if s.proc == nil {
+		return 0
+	}
+	return s.proc.pid()
+}
+
+// close stops pgfast (draining it), then the upstream (which pgfast's
 // client was connected to) and PostgreSQL. Safe on a partly started
 // standalone.
 func (s *standalone) close() error {
 	var errs []error
+	if s.proc != nil {
+		if err := s.proc.stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if s.eng != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := s.eng.Shutdown(ctx); err != nil {
@@ -118,45 +166,65 @@ func (s *standalone) close() error {
 	return errors.Join(errs...)
 }
 
-// standaloneConfig is the demo config (testdata/demo.yaml) on url, plus an
-// uncached twin of the customer route at standaloneSelectPath and an
+// standaloneConfig is standaloneConfigFile parsed: the config an
+// in-process standalone serves.
+func standaloneConfig(url, upstreamURL string) (*config.Config, error) {
+	file, err := standaloneConfigFile(url, upstreamURL)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Parse(file, "yaml")
+	if err != nil {
+		return nil, fmt.Errorf("BUG: standalone config is invalid: %w", err)
+	}
+	return cfg, nil
+}
+
+// standaloneConfigFile is the demo config (testdata/demo.yaml) on url, plus
+// an uncached twin of the customer route at standaloneSelectPath and an
 // upstream route at standaloneProxyPath to upstreamURL (every upstream
 // setting at its default), with the demo account replaced by one whose rate
-// limit and pool fit the load.
-func standaloneConfig(url, upstreamURL string) (*config.Config, error) {
-	cfg, err := config.Parse(pgfast.DemoConfig, "yaml")
-	if err != nil {
+// limit and pool fit the load: a YAML file that `pgfast serve --config`
+// reads as it is, so both standalone modes serve the same config. Every
+// server setting keeps its default.
+func standaloneConfigFile(url, upstreamURL string) ([]byte, error) {
+	var doc map[string]any
+	if err := yaml.Unmarshal(pgfast.DemoConfig, &doc); err != nil {
 		return nil, fmt.Errorf("BUG: demo config does not parse: %w", err)
 	}
-	cfg.Databases[config.MainDatabase].URL = config.Secret(url)
-	var twin *config.Route
-	for i := range cfg.Routes {
-		if cfg.Routes[i].Name == demoCachedRoute {
-			r := cfg.Routes[i]
-			twin = &r
+	doc["databases"] = map[string]any{config.MainDatabase: map[string]any{"url": url}}
+	routes, _ := doc["routes"].([]any)
+	var twin map[string]any
+	for _, r := range routes {
+		if m, ok := r.(map[string]any); ok && m["name"] == demoCachedRoute {
+			twin = maps.Clone(m)
 		}
 	}
 	if twin == nil {
 		return nil, fmt.Errorf("BUG: demo config has no %q route", demoCachedRoute)
 	}
-	twin.Name, twin.Path, twin.Cache, twin.InvalidateOn = standaloneRoute, standaloneSelectPath, 0, nil
-	cfg.Routes = append(cfg.Routes, *twin)
-	if cfg.Upstreams == nil {
-		cfg.Upstreams = map[string]*config.Upstream{}
-	}
-	cfg.Upstreams[standaloneUpstream] = config.NewUpstream(upstreamURL)
-	cfg.Routes = append(cfg.Routes, config.Route{Name: standaloneProxyRoute, Path: standaloneProxyPath, Upstream: standaloneUpstream,
-		Auth: config.AuthNone, MaxBodyBytes: cfg.Server.MaxBodyBytes})
-	if len(cfg.Accounts) == 0 {
+	twin["name"], twin["path"] = standaloneRoute, standaloneSelectPath
+	delete(twin, "cache")
+	delete(twin, "invalidate_on")
+	doc["routes"] = append(routes, twin, map[string]any{
+		"name": standaloneProxyRoute, "path": standaloneProxyPath, "upstream": standaloneUpstream, "auth": config.AuthNone,
+	})
+	doc["upstreams"] = map[string]any{standaloneUpstream: map[string]any{"targets": []any{map[string]any{"url": upstreamURL}}}}
+	accounts, _ := doc["accounts"].([]any)
+	if len(accounts) == 0 {
 		return nil, errors.New("BUG: demo config has no account")
 	}
-	acc := cfg.Accounts[0]
-	acc.ID, acc.Name, acc.APIToken = "acc_bench", "Bench", config.Secret(standaloneToken)
-	acc.RateLimit = &config.RateLimit{Rate: config.Rate{N: 1_000_000, Per: time.Second}}
-	acc.MaxConnections = 20
-	cfg.Accounts = []config.Account{acc}
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("BUG: standalone config is invalid: %w", err)
+	acc, ok := accounts[0].(map[string]any)
+	if !ok {
+		return nil, errors.New("BUG: demo config's account is not a map")
 	}
-	return cfg, nil
+	acc = maps.Clone(acc)
+	acc["id"], acc["name"], acc["api_token"] = "acc_bench", "Bench", standaloneToken
+	acc["rate_limit"], acc["max_connections"] = 1_000_000, 20 // a bare number is per second
+	doc["accounts"] = []any{acc}
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("BUG: cannot write the standalone config: %w", err)
+	}
+	return append([]byte("# Written by pgfast bench --standalone for one run.\n"), out...), nil
 }

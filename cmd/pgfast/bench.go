@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -13,7 +14,9 @@ import (
 
 const benchDescription = `Replays the README's benchmark table (DESIGN §8) against a running pgfast
 (--target http://host:8580) or against one it starts itself (--standalone: a
-throwaway PostgreSQL with the demo data, pgfast in process on free ports).
+throwaway PostgreSQL with the demo data, and this binary's "serve" as a
+process of its own on free ports, so its memory and CPU are pgfast's alone;
+it is stopped when bench ends, on an error or Ctrl-C too).
 
 Scenarios (--scenarios, default all; each runs for --duration):
   select  GET --select-path with random ids at --rate req/s: p50, p99
@@ -89,8 +92,7 @@ included; repeated runs are separate series), which --markdown links.
 
 --profile pulls a CPU profile (most of each scenario) and a heap profile (half
 way) from the admin listener into --profile-dir/<scenario>-{cpu,heap}.pprof and
-draws <scenario>-cpu.svg, a flame graph any browser opens; in --standalone mode
-the CPU profile includes the load generator, which runs in the same process.`
+draws <scenario>-cpu.svg, a flame graph any browser opens.`
 
 func benchCommand() *cli.Command {
 	return &cli.Command{
@@ -100,7 +102,7 @@ func benchCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "target", Usage: "base URL of a running pgfast, e.g. http://127.0.0.1:8580"},
 			&cli.StringFlag{Name: "admin", Usage: "its admin listener (default: the target's host on port 8581)"},
-			&cli.BoolFlag{Name: "standalone", Usage: "start PostgreSQL (embedded) and pgfast in process instead of --target"},
+			&cli.BoolFlag{Name: "standalone", Usage: "start PostgreSQL (embedded) and pgfast serve (this binary) instead of --target"},
 			&cli.IntFlag{Name: "customers", Value: bench.DefaultIDs, Usage: "demo rows --standalone loads"},
 			&cli.StringFlag{Name: "scenarios", Value: "all", Usage: "comma-separated: select,peak,cached,proxy,rows,batch,pool,memory,ping"},
 			&cli.DurationFlag{Name: "duration", Value: bench.DefaultDuration, Usage: "length of each scenario"},
@@ -169,6 +171,13 @@ func benchCommand() *cli.Command {
 				Progress:      os.Stderr,
 				ProgressBar:   isTerminal(os.Stderr),
 				Version:       version,
+			}
+			if opts.Standalone {
+				exe, err := os.Executable()
+				if err != nil {
+					return fmt.Errorf("bench: cannot find the pgfast binary to serve --standalone: %w", err)
+				}
+				opts.ServeCommand = []string{exe, "serve"}
 			}
 			// Standalone serves its own uncached twin unless a path was given.
 			if c.IsSet("select-path") || !opts.Standalone {

@@ -160,7 +160,7 @@ func serve(ctx context.Context, load func() (*config.Config, error), out io.Writ
 			log.Warn("upgrade: cannot tell the previous process this one is serving; it stops on its own timeout", "err", err)
 		}
 		notify(sdMainPID(os.Getpid()) + "\n" + sdReady)
-		log.Info("upgrade: serving on the sockets of the previous process", "previous_pid", os.Getppid())
+		log.Info("serving on the sockets handed over by the parent process (an upgrade, or bench --standalone)", "parent_pid", os.Getppid())
 	} else {
 		notify(sdReady)
 	}

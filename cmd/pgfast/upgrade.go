@@ -34,6 +34,10 @@ import (
 // new process exits, or is not ready within upgradeTimeout, the old one
 // stops it (SIGTERM, then SIGKILL) and keeps serving.
 //
+// `pgfast bench --standalone` starts pgfast through steps 1 and 2 too, with
+// sockets it bound on free ports (bench/serve_process.go, whose names must
+// stay these), and stops it with SIGTERM when the scenarios end.
+//
 // Embedded mode (no database configured) refuses upgrades: the new process
 // would start a second PostgreSQL on the same data directory, and the old
 // one stops its cluster on the way out. Restart instead.
