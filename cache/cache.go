@@ -16,8 +16,17 @@ import (
 // after Close every lookup misses, Set stores nothing and Do calls fill directly.
 type Cache struct {
 	opts Options
-	rc   *ristretto.Cache[uint64, *Entry]
-	comp *compressor
+	// rc is nil until the first Set creates it (see store): ristretto
+	// allocates its admission counters up front (about 9 MB for the
+	// default 256 MiB budget), which a cache nothing was stored in does
+	// not need. The GC counts them as live heap, and lets the heap grow
+	// past the live size by as much again, so a cold cache cost about
+	// twice their size in RSS under load; lookups before the first Set
+	// are misses counted in st.cold.
+	rc       atomic.Pointer[ristretto.Cache[uint64, *Entry]]
+	rcConfig ristretto.Config[uint64, *Entry]
+	rcOnce   sync.Once
+	comp     *compressor
 	// closed turns every method into a miss. It is read by every lookup, so it sits
 	// among fields that are never written after New, away from mu.
 	closed atomic.Bool
@@ -57,7 +66,7 @@ func New(opts Options) (*Cache, error) {
 		opts: opts,
 		comp: newCompressor(opts.GzipLevel, opts.BrotliLevel),
 	}
-	rc, err := ristretto.NewCache(&ristretto.Config[uint64, *Entry]{
+	c.rcConfig = ristretto.Config[uint64, *Entry]{
 		NumCounters: opts.NumCounters,
 		MaxCost:     opts.MaxBytes,
 		BufferItems: opts.BufferItems,
@@ -66,11 +75,7 @@ func New(opts Options) (*Cache, error) {
 		// default's type switch through an interface.
 		KeyToHash: func(key uint64) (uint64, uint64) { return key, 0 },
 		OnReject:  func(*ristretto.Item[*Entry]) { c.st.rejected.Add(1) },
-	})
-	if err != nil {
-		return nil, fmt.Errorf("cannot create ristretto cache: %w", err)
 	}
-	c.rc = rc
 	c.flight.init()
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c, nil
@@ -149,7 +154,7 @@ func (c *Cache) setLocked(key uint64, e *Entry) bool {
 		c.st.dropped.Add(1)
 		return false
 	}
-	if !c.rc.SetWithTTL(key, e, e.Cost(), ttl) {
+	if !c.store().SetWithTTL(key, e, e.Cost(), ttl) {
 		c.st.dropped.Add(1)
 		return false
 	}
@@ -162,8 +167,8 @@ func (c *Cache) setLocked(key uint64, e *Entry) bool {
 func (c *Cache) Wait() {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if !c.closed.Load() {
-		c.rc.Wait()
+	if rc := c.rc.Load(); rc != nil && !c.closed.Load() {
+		rc.Wait()
 	}
 }
 
@@ -180,8 +185,25 @@ func (c *Cache) Close() {
 		c.cancel()
 		c.wg.Wait()
 		c.gate.drain()
-		c.rc.Close()
+		if rc := c.rc.Load(); rc != nil {
+			rc.Close()
+		}
 	})
+}
+
+// store returns ristretto, creating it on the first call. Callers hold c.mu
+// read-locked and have checked closed, so Close never runs meanwhile.
+func (c *Cache) store() *ristretto.Cache[uint64, *Entry] {
+	c.rcOnce.Do(func() {
+		rc, err := ristretto.NewCache(&c.rcConfig)
+		if err != nil {
+			// Options.Validate and withDefaults rule out every config
+			// ristretto refuses.
+			panic(fmt.Sprintf("BUG: cannot create ristretto cache from validated options: %v", err))
+		}
+		c.rc.Store(rc)
+	})
+	return c.rc.Load()
 }
 
 // lookup reads key from ristretto, unless the cache is closed or closing.
@@ -190,7 +212,13 @@ func (c *Cache) lookup(key uint64) (*Entry, bool) {
 	if slot == nil {
 		return nil, false
 	}
-	e, ok := c.rc.Get(key)
+	rc := c.rc.Load()
+	if rc == nil {
+		slot.Add(-1)
+		c.st.cold.Add(1)
+		return nil, false
+	}
+	e, ok := rc.Get(key)
 	slot.Add(-1)
 	return e, ok
 }

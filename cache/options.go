@@ -52,8 +52,9 @@ type Options struct {
 
 	// NumCounters is the number of access-frequency counters ristretto keeps. It should
 	// be about 10 times the number of entries the cache holds when full; each counter
-	// costs about 3 bytes, allocated in New whether or not the cache is ever used
-	// (ristretto rounds the count-min sketch up to a power of two). Default: 10 times
+	// costs about 3 bytes, allocated by the first Set (so a cache nothing is ever stored
+	// in costs none), all at once however few entries follow (ristretto rounds the
+	// count-min sketch up to a power of two). Default: 10 times
 	// the smaller of MaxKeys (when set) and MaxBytes / (1 KiB + the per-entry
 	// overhead), between 1000 and 16M: 2 million counters, about 8 MB, for a
 	// 256 MiB budget, and 1000 (about 4 KB) when the callers know of only a few keys.

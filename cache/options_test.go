@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestOptionsValidate(t *testing.T) {
@@ -94,24 +95,35 @@ func TestNumCounters(t *testing.T) {
 	f(1000*perEntry, 0, 10000)               // exactly 1000 entries
 }
 
-// The sketch of a cache that holds few keys is small: ristretto allocates the
-// counters in New, used or not, and they count as live heap for the GC's pacing.
+// The sketch of a cache that holds few keys is small, and a cache nothing was
+// stored in has none: ristretto allocates its counters all at once, used or
+// not, and they count as live heap for the GC's pacing. The first Set makes
+// them.
 func TestNumCountersAllocation(t *testing.T) {
-	allocated := func(o Options) uint64 {
+	allocated := func(o Options) (byNew, bySet uint64) {
 		t.Helper()
-		var before, after runtime.MemStats
+		var before, created, stored runtime.MemStats
 		runtime.ReadMemStats(&before)
 		c, err := New(o)
-		runtime.ReadMemStats(&after)
+		runtime.ReadMemStats(&created)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.Close()
-		return after.TotalAlloc - before.TotalAlloc
+		defer c.Close()
+		if _, ok := c.Get(1); ok {
+			t.Fatal("got a hit in an empty cache")
+		}
+		runtime.ReadMemStats(&created)
+		c.Set(1, c.NewEntry(1, Meta{Status: 200}, []byte("x"), time.Hour, 0))
+		runtime.ReadMemStats(&stored)
+		return created.TotalAlloc - before.TotalAlloc, stored.TotalAlloc - created.TotalAlloc
 	}
-	full := allocated(Options{MaxBytes: 256 << 20})
-	few := allocated(Options{MaxBytes: 256 << 20, MaxKeys: 2})
-	if full < 4<<20 || few > 1<<20 {
-		t.Fatalf("allocated by New: got %d bytes for 256MiB and unknown keys, %d for 2 keys; want over 4 MiB and under 1 MiB", full, few)
+	fullNew, fullSet := allocated(Options{MaxBytes: 256 << 20})
+	fewNew, fewSet := allocated(Options{MaxBytes: 256 << 20, MaxKeys: 2})
+	if fullNew > 1<<20 || fewNew > 1<<20 {
+		t.Fatalf("allocated by New and a Get: got %d bytes for 256MiB and unknown keys, %d for 2 keys; want under 1 MiB", fullNew, fewNew)
+	}
+	if fullSet < 4<<20 || fewSet > 1<<20 {
+		t.Fatalf("allocated by the first Set: got %d bytes for 256MiB and unknown keys, %d for 2 keys; want over 4 MiB and under 1 MiB", fullSet, fewSet)
 	}
 }

@@ -169,7 +169,8 @@ func (c *Cache) lead(ctx context.Context, key uint64, cl *call, fill FillFunc) {
 	defer c.mu.RUnlock()
 	if c.setLocked(key, e) {
 		// Make the entry visible before the call leaves the table, so that a caller
-		// arriving after it hits instead of filling again.
-		c.rc.Wait()
+		// arriving after it hits instead of filling again. setLocked created
+		// ristretto if it was not there.
+		c.rc.Load().Wait()
 	}
 }

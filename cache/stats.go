@@ -10,6 +10,7 @@ type counters struct {
 	unusable    atomic.Uint64 // Get found an entry that was expired or purged
 	auxFound    atomic.Uint64 // internal lookups that ristretto counted as hits
 	auxMissed   atomic.Uint64 // internal lookups that ristretto counted as misses
+	cold        atomic.Uint64 // lookups before the first Set created ristretto: misses
 	coalesced   atomic.Uint64
 	staleServed atomic.Uint64
 	refreshes   atomic.Uint64
@@ -59,13 +60,20 @@ func (c *Cache) Stats() Stats {
 	unusable := c.st.unusable.Load()
 	auxFound := c.st.auxFound.Load()
 	auxMissed := c.st.auxMissed.Load()
-	m := c.rc.Metrics
+	cold := c.st.cold.Load()
+	var hits, misses, evicted uint64
+	maxCost, remaining := c.opts.MaxBytes, c.opts.MaxBytes
+	if rc := c.rc.Load(); rc != nil {
+		m := rc.Metrics
+		hits, misses, evicted = m.Hits(), m.Misses(), m.KeysEvicted()
+		maxCost, remaining = rc.MaxCost(), rc.RemainingCost()
+	}
 	s := Stats{
-		Hits:        sub(m.Hits(), auxFound+unusable),
-		Misses:      sub(m.Misses(), auxMissed) + unusable,
+		Hits:        sub(hits, auxFound+unusable),
+		Misses:      sub(misses+cold, auxMissed) + unusable,
 		Sets:        c.st.sets.Load(),
 		DroppedSets: c.st.dropped.Load() + c.st.rejected.Load(),
-		Evictions:   m.KeysEvicted(),
+		Evictions:   evicted,
 		Coalesced:   c.st.coalesced.Load(),
 		StaleServed: c.st.staleServed.Load(),
 		Refreshes:   c.st.refreshes.Load(),
@@ -73,9 +81,9 @@ func (c *Cache) Stats() Stats {
 		FillErrors:  c.st.fillErrors.Load(),
 		Purges:      c.st.purges.Load(),
 		StaleMarks:  c.st.staleMarks.Load(),
-		MaxCost:     c.rc.MaxCost(),
+		MaxCost:     maxCost,
 	}
-	s.CostUsed = s.MaxCost - c.rc.RemainingCost()
+	s.CostUsed = maxCost - remaining
 	return s
 }
 

@@ -61,3 +61,21 @@ func TestStatsEvictionsAndDrops(t *testing.T) {
 		t.Fatalf("GetStale of the refused entry: got a hit; want a miss")
 	}
 }
+
+// A cache nothing was stored in has no ristretto yet: its lookups are
+// misses all the same, and it reports its whole budget as free.
+func TestStatsCold(t *testing.T) {
+	c := newTestCache(t, Options{})
+	k := keyOf(1, "cold")
+	c.Get(k)
+	c.GetStale(k) // not counted
+	c.Get(k)
+	c.Wait()
+	c.PurgeAll()
+	if got, want := c.Stats(), (Stats{Misses: 2, Purges: 1, MaxCost: testMaxBytes}); got != want {
+		t.Fatalf("Stats of a cold cache: got %+v; want %+v", got, want)
+	}
+	if c.rc.Load() != nil {
+		t.Fatal("lookups created ristretto; want only a Set to")
+	}
+}
