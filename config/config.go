@@ -222,6 +222,11 @@ type Database struct {
 	// StatementCache is "prepare" (default: named prepared statements) or "describe" (no named
 	// statements, for PgBouncer in transaction mode).
 	StatementCache string `yaml:"statement_cache"`
+	// CoalesceBudget bounds how long a coalesced run of a route (routes[].coalesce) holds its
+	// connection: a run takes at most CoalesceBudget divided by the route's recent connection
+	// time per request (up to 64), so slow statements never queue behind one another on one
+	// connection. Default 2ms; 0 turns coalescing off on this database.
+	CoalesceBudget Duration `yaml:"coalesce_budget"`
 	// Settings are run-time settings every connection gets (work_mem, random_page_cost, …).
 	Settings Settings `yaml:"settings"`
 }

@@ -216,6 +216,7 @@ func (d *Database) setDefaults() {
 		HealthCheckPeriod: Duration(time.Minute),
 		ApplicationName:   "pgfast",
 		StatementCache:    StatementCachePrepare,
+		CoalesceBudget:    Duration(2 * time.Millisecond),
 	}
 }
 

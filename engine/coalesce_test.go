@@ -23,7 +23,7 @@ func TestRouteRequestsCoalesceWhileConnectionsAreBusy(t *testing.T) {
 	dbURL := pgtest.NewDatabase(t, routeSchema)
 	ts := startServer(t, parseConfig(t, `
 databases:
-  main: {url: "postgres://set-by-the-test", max_conns: 2, min_conns: 2, max_concurrent_queries: 2, acquire_timeout: 20s}
+  main: {url: "postgres://set-by-the-test", max_conns: 2, min_conns: 2, max_concurrent_queries: 2, acquire_timeout: 20s, coalesce_budget: 1h}
 routes:
   - name: customer
     path: /c/{id}

@@ -24,8 +24,9 @@ import (
 // runs alone: runs grow only while every connection is busy.
 
 // maxCoalesced bounds a run: enough to amortize a round trip over many
-// requests, few enough that the last member does not wait long behind the
-// others and that the messages sent ahead of reading stay small.
+// requests, few enough that the messages sent ahead of reading stay small.
+// DB.RunBudget bounds it further by time, so that the last member does not
+// wait long behind the others.
 const maxCoalesced = 64
 
 // coalescer gathers the runs of one statement.
@@ -34,6 +35,11 @@ type coalescer struct {
 	// gathering is the run whose leader waits for a connection; nil when
 	// no leader waits.
 	gathering *run
+
+	// cost is a moving average of the connection time per request (a
+	// run's time divided by its members), in nanoseconds; 0 until the
+	// first execution.
+	cost atomic.Int64
 
 	runs    atomic.Int64 // runs of two members or more
 	keyed   atomic.Int64 // those answered by one keyed execution (keyed.go)
@@ -115,7 +121,7 @@ func (s *Statement) Fetch(ctx context.Context, args [][]byte, dst []byte) (Fetch
 	m.args, m.out, m.base, m.joined = args, dst, len(dst), time.Now()
 	c := s.co
 	c.mu.Lock()
-	if r := c.gathering; r != nil && len(r.members) < maxCoalesced {
+	if r := c.gathering; r != nil && len(r.members) < c.limit(s.db.RunBudget) {
 		r.members = append(r.members, m)
 		c.waiting.Add(1)
 		c.mu.Unlock()
@@ -166,10 +172,12 @@ func (s *Statement) lead(m *member) {
 		}
 	case len(r.members) == 1:
 		s.runAlone(x, m)
+		c.observe(time.Since(now), 1)
 	default:
 		c.runs.Add(1)
 		c.members.Add(int64(len(r.members)))
 		s.runMany(x, r)
+		c.observe(time.Since(now), len(r.members))
 	}
 	for _, o := range r.members[1:] {
 		o.done <- struct{}{}
@@ -177,6 +185,35 @@ func (s *Statement) lead(m *member) {
 	clear(r.members)
 	r.members, r.keys = r.members[:0], r.keys[:0]
 	runPool.Put(r)
+}
+
+// limit is how many members a run may take: as many as fit in budget at
+// the recent cost per request, one while that cost is unknown.
+func (c *coalescer) limit(budget time.Duration) int {
+	cost := c.cost.Load()
+	if cost <= 0 {
+		return 1
+	}
+	return int(min(max(int64(budget)/cost, 1), maxCoalesced))
+}
+
+// costShift weighs a new sample by 1/8 in the cost average.
+const costShift = 3
+
+// observe folds a run's connection time, took for n members, into the
+// cost average.
+func (c *coalescer) observe(took time.Duration, n int) {
+	sample := max(int64(took)/int64(n), 1)
+	for {
+		old := c.cost.Load()
+		next := sample
+		if old != 0 {
+			next = old + (sample-old)>>costShift
+		}
+		if c.cost.CompareAndSwap(old, next) {
+			return
+		}
+	}
 }
 
 // waited is m's AcquireWait: from joining to its run's connection.

@@ -30,7 +30,8 @@ func newCoalesceDB(t testing.TB, conns int32) (*DB, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Close)
-	return &DB{Name: "test", Pool: p, Types: rowcodec.NewTypes(), Timeout: 5 * time.Second}, url
+	// A budget no test run reaches: runs grow to maxCoalesced.
+	return &DB{Name: "test", Pool: p, Types: rowcodec.NewTypes(), Timeout: 5 * time.Second, RunBudget: time.Hour}, url
 }
 
 // TestCoalescedRunsAnswerEachRequest holds the only connection while
@@ -61,6 +62,7 @@ func testCoalescedRuns(t *testing.T, keyed bool) {
 	if !s.Coalesces() || s.Keyed() != keyed {
 		t.Fatalf("compiled with Coalesce and Lateral %q: Coalesces %v, Keyed %v", o.Lateral, s.Coalesces(), s.Keyed())
 	}
+	warm(t, s)
 	hold, err := db.Pool.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -132,6 +134,57 @@ func testCoalescedRuns(t *testing.T, keyed bool) {
 	}
 }
 
+// warm runs s once, so that its cost per request is known: until then a
+// run takes one member.
+func warm(t *testing.T, s *Statement) {
+	t.Helper()
+	if _, err := s.Fetch(context.Background(), [][]byte{[]byte("1")}, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSlowStatementsDoNotCoalesce: a statement slower than the run budget
+// runs every request on a connection of its own, as without coalescing, so
+// that slow statements never queue behind one another on one connection.
+func TestSlowStatementsDoNotCoalesce(t *testing.T) {
+	ctx := context.Background()
+	db, _ := newCoalesceDB(t, 1)
+	db.RunBudget = 2 * time.Millisecond
+	s, err := Compile(ctx, db, StatementOptions{Name: "slow", Shape: Value, Coalesce: true,
+		SQL: `SELECT $1::int FROM pg_sleep(0.02)`, Lateral: `SELECT pgfast_k.v::int FROM pg_sleep(0.02)`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lim := s.co.limit(db.RunBudget); lim != 1 {
+		t.Fatalf("limit before any execution: %d; want 1", lim)
+	}
+	warm(t, s)
+	if lim := s.co.limit(db.RunBudget); lim != 1 {
+		t.Fatalf("limit after a 20ms execution with a 2ms budget: %d; want 1", lim)
+	}
+	hold, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if f, err := s.Fetch(ctx, [][]byte{[]byte(strconv.Itoa(i))}, nil); err != nil || string(f.Body) != strconv.Itoa(i) {
+				t.Errorf("request %d: %q, %v", i, f.Body, err)
+			}
+		}()
+	}
+	waitFor(t, "every request to wait at the gate", func() bool { return db.Pool.Stats().GateWaiting == n })
+	hold.Release()
+	wg.Wait()
+	if st := s.CoalesceStats(); st.Runs != 0 {
+		t.Errorf("coalesce stats %+v; want no run of a statement slower than the budget", st)
+	}
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -140,6 +193,127 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestKeyedRunAnswersEachRequest runs one keyed run over text keys that
+// need quoting in an array literal, a NULL, a key with no row and
+// duplicates: each member gets exactly its own execution's answer.
+func TestKeyedRunAnswersEachRequest(t *testing.T) {
+	ctx := context.Background()
+	db, _ := newCoalesceDB(t, 1)
+	const sql = `SELECT id, name FROM item WHERE name = `
+	s, err := Compile(ctx, db, StatementOptions{Name: "byname", Shape: One, Coalesce: true, SQL: sql + "$1", Lateral: sql + LateralParam})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Keyed() {
+		t.Fatal("a one-parameter SELECT did not get its keyed form")
+	}
+	keys := []any{`say "hi"`, `back\slash`, `{a,b}`, `NULL`, ``, nil, `no such name`, `item 7`, `item 7`, `item 1000`}
+	want := []string{`{"id":1001,"name":"say \"hi\""}`, `{"id":1002,"name":"back\\slash"}`, `{"id":1003,"name":"{a,b}"}`,
+		`{"id":1004,"name":"NULL"}`, `{"id":1005,"name":""}`, "", "", `{"id":7,"name":"item 7"}`, `{"id":7,"name":"item 7"}`,
+		`{"id":1000,"name":"item 1000"}`}
+	warm(t, s)
+	hold, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]Fetched, len(keys))
+	errs := make([]error, len(keys))
+	var wg sync.WaitGroup
+	for i, k := range keys {
+		var arg []byte
+		if k != nil {
+			arg = []byte(k.(string))
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = s.Fetch(ctx, [][]byte{arg}, nil)
+		}()
+	}
+	waitFor(t, "every request to join a run", func() bool { return s.CoalesceStats().Waiting == int64(len(keys)) })
+	hold.Release()
+	wg.Wait()
+	for i := range keys {
+		if errs[i] != nil || string(got[i].Body) != want[i] || got[i].NoRows != (want[i] == "") {
+			t.Errorf("key %#v: got %q (no rows %v), %v; want %q", keys[i], got[i].Body, got[i].NoRows, errs[i], want[i])
+		}
+	}
+	if st := s.CoalesceStats(); st.Runs != 1 || st.Keyed != 1 || st.Members != int64(len(keys)) {
+		t.Errorf("coalesce stats %+v; want one keyed run of %d", st, len(keys))
+	}
+}
+
+// TestCoalescedRunLosingItsConnection kills the backend of a pipelined run
+// while its first statement waits on a lock: every member gets an error
+// (none hangs), and the next request runs on a new connection.
+func TestCoalescedRunLosingItsConnection(t *testing.T) {
+	ctx := context.Background()
+	db, url := newCoalesceDB(t, 1)
+	s, err := Compile(ctx, db, StatementOptions{Name: "item", Shape: Value, Coalesce: true,
+		SQL: `SELECT name FROM item WHERE id = $1`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm(t, s)
+	hold, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := hold.PgConn().PID()
+	const n = 10
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = s.Fetch(ctx, [][]byte{[]byte(strconv.Itoa(i + 1))}, nil)
+		}()
+	}
+	waitFor(t, "every request to join a run", func() bool { return s.CoalesceStats().Waiting == n })
+	// Lock the table from outside, then let the run have the connection:
+	// its first statement blocks on the lock until the backend dies.
+	locker, err := pool.New(ctx, pool.Options{Name: "locker", URL: url, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locker.Close()
+	lc, err := locker.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Release()
+	if _, err := lc.PgConn().Exec(ctx, "BEGIN; LOCK TABLE item IN ACCESS EXCLUSIVE MODE").ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	hold.Release()
+	killer, err := locker.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer killer.Release()
+	waitFor(t, "the run's statement to wait for the lock", func() bool {
+		res, err := killer.PgConn().Exec(ctx, "SELECT 1 FROM pg_stat_activity WHERE pid = "+strconv.Itoa(int(pid))+" AND wait_event_type = 'Lock'").ReadAll()
+		return err == nil && len(res[0].Rows) == 1
+	})
+	if _, err := killer.PgConn().Exec(ctx, "SELECT pg_terminate_backend("+strconv.Itoa(int(pid))+")").ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err == nil {
+			t.Errorf("member %d: no error from a run whose connection died", i+1)
+		}
+	}
+	if _, err := lc.PgConn().Exec(ctx, "ROLLBACK").ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.Fetch(ctx, [][]byte{[]byte("3")}, nil)
+	if err != nil || string(f.Body) != `"item 3"` {
+		t.Fatalf("after the lost run: %q, %v", f.Body, err)
 	}
 }
 

@@ -28,6 +28,12 @@ type DB struct {
 	// (SET TRANSACTION READ ONLY), whatever an earlier one did to the
 	// session's default.
 	ReadOnly bool
+	// RunBudget bounds how long a coalesced run (coalesce.go) holds its
+	// connection: a run takes at most RunBudget divided by the statement's
+	// recent connection time per request, so statements that are slow (or
+	// blocked) never queue behind one another on one connection. 0 turns
+	// coalescing off.
+	RunBudget time.Duration
 	// SlowQuery is the duration from which an execution (acquire
 	// included, as the pool's slow-query count measures it) is reported
 	// to SlowLog; 0 (default) reports none. The pool counts slow queries

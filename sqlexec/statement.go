@@ -72,7 +72,7 @@ func Compile(ctx context.Context, db *DB, o StatementOptions) (*Statement, error
 	s := &Statement{db: db, sql: o.SQL, shape: o.Shape, timeout: o.Timeout, label: o.Name}
 	if !db.Unnamed {
 		s.name = "pgfast_route_" + strconv.FormatUint(xxhash.Sum64String(o.SQL), 16)
-		if o.Coalesce && (o.Shape == One || o.Shape == Value) {
+		if o.Coalesce && (o.Shape == One || o.Shape == Value) && db.RunBudget > 0 {
 			s.co = &coalescer{}
 		}
 	}
