@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pgfast/pgfast/config"
 )
 
 // Default values that Options.withDefaults gives zero fields.
@@ -97,6 +99,11 @@ type Options struct {
 	// production. Empty, the engine runs in this process (a test binary is
 	// not pgfast), and the memory row then includes the load generator.
 	ServeCommand []string
+	// Coalesce, with ServeCommand, sets routes[].coalesce of the uncached
+	// twin that select and peak request (auto, pipeline or off), to
+	// compare the ways waiting requests share a connection; "" keeps the
+	// route's default (auto).
+	Coalesce string
 	// Customers is how many demo rows Standalone loads. Default
 	// embedpg.DefaultCustomers (100,000); the smoke test uses fewer.
 	Customers int
@@ -316,6 +323,14 @@ func (o Options) Validate() error {
 	}
 	if o.DatabaseURL != "" && o.Standalone {
 		return errors.New("bench: database URL is for a target run; standalone measures its own cluster")
+	}
+	if o.Coalesce != "" {
+		switch {
+		case !o.Standalone:
+			return errors.New("bench: coalesce is for a standalone run; a target's routes say their own")
+		case !slices.Contains([]string{config.CoalesceAuto, config.CoalescePipeline, config.CoalesceOff}, o.Coalesce):
+			return fmt.Errorf("bench: coalesce must be auto, pipeline or off; got %q", o.Coalesce)
+		}
 	}
 	if _, err := pgbenchScript(o.LimitSQL, o.IDs); err != nil {
 		return fmt.Errorf("bench: limit sql: %w", err)

@@ -39,6 +39,8 @@ func TestOptionsValidate(t *testing.T) {
 	f(Options{Target: "127.0.0.1:8580"}, "target must be an http")
 	f(Options{Target: target, Admin: "ftp://x"}, "admin must be an http")
 	f(Options{Target: target, Scenarios: []string{"select", "nope"}}, `unknown scenario "nope"`)
+	f(Options{Target: target, Coalesce: "off"}, "coalesce is for a standalone run")
+	f(Options{Standalone: true, Coalesce: "yes"}, `coalesce must be auto, pipeline or off; got "yes"`)
 	f(Options{Target: target, Duration: -time.Second}, "duration must be > 0")
 	f(Options{Target: target, Connections: -1}, "connections must be > 0")
 	f(Options{Target: target, BatchSize: 1001}, "batch size must be 1 to 1000")

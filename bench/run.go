@@ -83,7 +83,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 		var sa *standalone
 		if len(o.ServeCommand) > 0 {
 			r.progressf("bench: starting PostgreSQL with %s demo customers and pgfast (%s)", formatCount(float64(o.Customers)), strings.Join(o.ServeCommand, " "))
-			sa, err = startStandaloneProcess(ctx, o.Customers, o.Logger, o.ServeCommand)
+			sa, err = startStandaloneProcess(ctx, o.Customers, o.Logger, o.ServeCommand, o.Coalesce)
 		} else {
 			r.progressf("bench: starting PostgreSQL with %s demo customers and pgfast in process", formatCount(float64(o.Customers)))
 			sa, err = startStandalone(ctx, o.Customers, o.Logger)

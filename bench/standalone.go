@@ -52,18 +52,18 @@ type standalone struct {
 // upstream and serves standaloneConfig in this process, changed by tweaks
 // (tests add routes). close stops all three.
 func startStandalone(ctx context.Context, customers int, log *slog.Logger, tweaks ...func(*config.Config)) (*standalone, error) {
-	return launchStandalone(ctx, customers, log, nil, tweaks)
+	return launchStandalone(ctx, customers, log, nil, "", tweaks)
 }
 
 // startStandaloneProcess is startStandalone with pgfast in a process of its
 // own: command (the binary and its leading arguments, e.g. pgfast serve)
 // gets --config and standaloneConfigFile, and the listening sockets from
 // this process (serve_process.go). close stops it.
-func startStandaloneProcess(ctx context.Context, customers int, log *slog.Logger, command []string) (*standalone, error) {
-	return launchStandalone(ctx, customers, log, command, nil)
+func startStandaloneProcess(ctx context.Context, customers int, log *slog.Logger, command []string, coalesce string) (*standalone, error) {
+	return launchStandalone(ctx, customers, log, command, coalesce, nil)
 }
 
-func launchStandalone(ctx context.Context, customers int, log *slog.Logger, command []string, tweaks []func(*config.Config)) (_ *standalone, err error) {
+func launchStandalone(ctx context.Context, customers int, log *slog.Logger, command []string, coalesce string, tweaks []func(*config.Config)) (_ *standalone, err error) {
 	s := &standalone{served: make(chan error, 2)}
 	defer func() {
 		if err != nil {
@@ -95,7 +95,7 @@ func launchStandalone(ctx context.Context, customers int, log *slog.Logger, comm
 		// The process gets the sockets; this one keeps no copy.
 		defer ln.Close()
 		defer aln.Close()
-		file, err := standaloneConfigFile(s.cluster.URL(), s.upstream.url)
+		file, err := standaloneConfigFile(s.cluster.URL(), s.upstream.url, coalesce)
 		if err != nil {
 			return nil, err
 		}
@@ -169,7 +169,7 @@ func (s *standalone) close() error {
 // standaloneConfig is standaloneConfigFile parsed: the config an
 // in-process standalone serves.
 func standaloneConfig(url, upstreamURL string) (*config.Config, error) {
-	file, err := standaloneConfigFile(url, upstreamURL)
+	file, err := standaloneConfigFile(url, upstreamURL, "")
 	if err != nil {
 		return nil, err
 	}
@@ -186,8 +186,9 @@ func standaloneConfig(url, upstreamURL string) (*config.Config, error) {
 // setting at its default), with the demo account replaced by one whose rate
 // limit and pool fit the load: a YAML file that `pgfast serve --config`
 // reads as it is, so both standalone modes serve the same config. Every
-// server setting keeps its default.
-func standaloneConfigFile(url, upstreamURL string) ([]byte, error) {
+// server setting keeps its default; coalesce, when set, is the twin's
+// routes[].coalesce.
+func standaloneConfigFile(url, upstreamURL, coalesce string) ([]byte, error) {
 	var doc map[string]any
 	if err := yaml.Unmarshal(pgfast.DemoConfig, &doc); err != nil {
 		return nil, fmt.Errorf("BUG: demo config does not parse: %w", err)
@@ -206,6 +207,9 @@ func standaloneConfigFile(url, upstreamURL string) ([]byte, error) {
 	twin["name"], twin["path"] = standaloneRoute, standaloneSelectPath
 	delete(twin, "cache")
 	delete(twin, "invalidate_on")
+	if coalesce != "" {
+		twin["coalesce"] = coalesce
+	}
 	doc["routes"] = append(routes, twin, map[string]any{
 		"name": standaloneProxyRoute, "path": standaloneProxyPath, "upstream": standaloneUpstream, "auth": config.AuthNone,
 	})
