@@ -126,12 +126,18 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 	}
 	e.state.Store(st)
 	e.prewarm(st) // cache.prewarm, in the background
-	e.srv = e.newServer(cfg)
+	e.srv = e.newServer(cfg, len(routesPast(cfg, int64(cfg.Server.MaxBodyBytes))) > 0)
 	e.admin = e.newAdminServer(cfg)
 	return e, nil
 }
 
-func (e *Engine) newServer(cfg *config.Config) *fasthttp.Server {
+// newServer builds the public fasthttp.Server. stream hands bodies past
+// server.max_body_bytes over as streams (fasthttp's StreamRequestBody); it
+// is set only when some route takes more than that (routesPast), because a
+// streaming server keeps every connection's read buffer for the
+// connection's life. Neither it nor MaxRequestBodySize changes on reload
+// (warnStreamNeeded).
+func (e *Engine) newServer(cfg *config.Config, stream bool) *fasthttp.Server {
 	s := cfg.Server
 	// Concurrency: server.max_conns is enforced by connLimiter (Serve),
 	// which answers the JSON 503; fasthttp's own limit sits well above it
@@ -145,10 +151,13 @@ func (e *Engine) newServer(cfg *config.Config) *fasthttp.Server {
 		WriteTimeout:       s.WriteTimeout.Std(),
 		IdleTimeout:        s.IdleTimeout.Std(),
 		MaxRequestBodySize: int(s.MaxBodyBytes),
-		// Bodies past MaxRequestBodySize arrive as a stream instead of an
-		// error: upstream routes forward them (up to their own
-		// max_body_bytes) with bounded memory; checkBody bounds the rest.
-		StreamRequestBody:             true,
+		// With stream, bodies past MaxRequestBodySize arrive as a stream
+		// instead of an error: upstream routes forward them (up to their
+		// own max_body_bytes) with bounded memory; checkBody bounds the
+		// rest. Without it fasthttp reads every body whole and answers
+		// 413 (transportError) past MaxRequestBodySize; checkBody bounds
+		// the routes that take less.
+		StreamRequestBody:             stream,
 		DisablePreParseMultipartForm:  true,
 		ReadBufferSize:                int(s.MaxHeaderBytes),
 		Concurrency:                   2*s.MaxConns + 16,
@@ -157,11 +166,12 @@ func (e *Engine) newServer(cfg *config.Config) *fasthttp.Server {
 		NoDefaultDate:                 false,
 		CloseOnShutdown:               true,
 		// A keep-alive connection between requests gives its 4 KiB write
-		// buffer back to fasthttp's pools. Not its read buffer: with
-		// StreamRequestBody fasthttp keeps the reader for the connection's
-		// life (a streamed body may still be reading from it), so each
-		// connection holds ReadBufferSize (8 KiB by default) while open;
-		// 1000 idle connections hold 8 MB (README, Memory).
+		// buffer and, without StreamRequestBody, its read buffer back to
+		// fasthttp's pools. With StreamRequestBody fasthttp keeps the
+		// reader for the connection's life (a streamed body may still be
+		// reading from it), so each connection holds ReadBufferSize (8 KiB
+		// by default) while open: 1000 idle connections hold 8 MB, about
+		// 10 MB of peak RSS with the GC's headroom (README, Memory).
 		// WriteBufferSize stays fasthttp's 4 KiB: 2 KiB saved about 2 MB
 		// of heap but no measurable RSS, and costs large responses more
 		// write calls.
@@ -252,7 +262,7 @@ func (e *Engine) transportError(ctx *fasthttp.RequestCtx, err error) {
 	var tooBig *fasthttp.ErrSmallBuffer
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		writeError(ctx, &Error{Status: 413, Code: codeTooLarge, Message: fmt.Sprintf("request body exceeds server.max_body_bytes (%d bytes)", e.cfg().Server.MaxBodyBytes)})
+		writeError(ctx, e.errServerBodyTooLarge())
 	case errors.As(err, &tooBig):
 		writeError(ctx, &Error{Status: 413, Code: codeTooLarge, Message: fmt.Sprintf("request headers exceed server.max_header_bytes (%d bytes)", e.cfg().Server.MaxHeaderBytes)})
 	default:
@@ -264,6 +274,31 @@ func (e *Engine) transportError(ctx *fasthttp.RequestCtx, err error) {
 		writeError(ctx, errBadRequest("malformed HTTP request: "+err.Error()))
 	}
 	ctx.SetConnectionClose()
+}
+
+// errServerBodyTooLarge is fasthttp's refusal of a body past the limit the
+// server was started with. That limit holds until a restart: a reload that
+// raised server.max_body_bytes, or added a route taking more to a server
+// started without streaming, says so here as well as in its warning.
+func (e *Engine) errServerBodyTooLarge() *Error {
+	limit := int64(e.srv.MaxRequestBodySize)
+	msg := fmt.Sprintf("request body exceeds server.max_body_bytes (%d bytes)", limit)
+	if e.state.Load().maxBody > limit {
+		msg += "; larger bodies need a restart of the server with the current config"
+	}
+	return &Error{Status: 413, Code: codeTooLarge, Message: msg}
+}
+
+// routesPast names the routes whose max_body_bytes is larger than limit
+// (Load fills a route's from server.max_body_bytes), in config order.
+func routesPast(cfg *config.Config, limit int64) []string {
+	var names []string
+	for i := range cfg.Routes {
+		if int64(cfg.Routes[i].MaxBodyBytes) > limit {
+			names = append(names, cfg.Routes[i].Name)
+		}
+	}
+	return names
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -166,10 +166,13 @@ func (e *Engine) fail(r *request, err error) {
 	writeError(r.ctx, he)
 }
 
-// checkBody bounds the request body by the endpoint's limit. The server
-// buffers bodies up to server.max_body_bytes and hands larger ones over as
-// a stream (fasthttp's StreamRequestBody): an endpoint that streams keeps
-// it so (bounded while it reads), any other reads it here, bounded.
+// checkBody bounds the request body by the endpoint's limit. A server
+// that streams (newServer) buffers bodies up to server.max_body_bytes and
+// hands larger ones over as a stream (fasthttp's StreamRequestBody): an
+// endpoint that streams keeps it so (bounded while it reads), any other
+// reads it here, bounded. A server that does not has read every body
+// whole, bounded by server.max_body_bytes only: a chunked one declared no
+// length, so its size is checked here against the endpoint's own limit.
 func checkBody(r *request, ep *endpoint) error {
 	req := &r.ctx.Request
 	limit := ep.maxBody
@@ -179,7 +182,13 @@ func checkBody(r *request, ep *endpoint) error {
 	if n := req.Header.ContentLength(); n > 0 && int64(n) > limit {
 		return errBodyTooLarge(limit)
 	}
-	if !req.IsBodyStream() || ep.streamsBody {
+	if !req.IsBodyStream() {
+		if int64(len(req.Body())) > limit {
+			return errBodyTooLarge(limit)
+		}
+		return nil
+	}
+	if ep.streamsBody {
 		return nil
 	}
 	body, err := io.ReadAll(io.LimitReader(r.ctx.RequestBodyStream(), limit+1))

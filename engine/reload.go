@@ -50,6 +50,7 @@ func (e *Engine) ReloadConfig(ctx context.Context, cfg *config.Config) error {
 	e.state.Store(next)
 	e.prewarm(next) // cache.prewarm of the new table, in the background
 	e.log.Info("config reloaded", "routes", len(cfg.Routes), "accounts", len(cfg.Accounts))
+	e.warnStreamNeeded(cfg)
 	// Pools the new state did not take over close after the grace period,
 	// or when the engine closes, whichever comes first.
 	e.retiring.Add(1)
@@ -69,6 +70,27 @@ func (e *Engine) ReloadConfig(ctx context.Context, cfg *config.Config) error {
 		e.reload.Unlock()
 	}()
 	return nil
+}
+
+// warnStreamNeeded logs the routes of a reloaded cfg that take bodies
+// past what the running server reads: its MaxRequestBodySize and
+// StreamRequestBody are fixed when it starts (newServer), so a server
+// started without streaming answers 413 past its server.max_body_bytes on
+// every route until it is restarted. A server started with streaming
+// keeps streaming when no route needs it any more, which costs memory,
+// not correctness.
+func (e *Engine) warnStreamNeeded(cfg *config.Config) {
+	if e.srv == nil || e.srv.StreamRequestBody {
+		return
+	}
+	limit := int64(e.srv.MaxRequestBodySize)
+	names := routesPast(cfg, limit)
+	if len(names) == 0 {
+		return
+	}
+	e.log.Warn(fmt.Sprintf("restart needed: these routes' max_body_bytes needs request body streaming, which the server "+
+		"was started without; until a restart they answer 413 past server.max_body_bytes as started (%d bytes)", limit),
+		"routes", names)
 }
 
 // reusable says whether a database of the previous state can serve the new
