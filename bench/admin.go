@@ -31,6 +31,30 @@ type adminStats struct {
 		RSSBytes    int64 `json:"rss_bytes"`
 		MaxRSSBytes int64 `json:"max_rss_bytes"`
 	} `json:"process"`
+	Routes map[string]struct {
+		Coalesce *routeCoalesce `json:"coalesce"`
+	} `json:"routes"`
+}
+
+// routeCoalesce is a coalescing route's runs, keyed runs and the requests
+// they answered.
+type routeCoalesce struct {
+	Runs      int64 `json:"runs"`
+	KeyedRuns int64 `json:"keyed_runs"`
+	Requests  int64 `json:"requests"`
+}
+
+// coalesced sums the coalescing of every route.
+func (s *adminStats) coalesced() (c routeCoalesce, found bool) {
+	for _, r := range s.Routes {
+		if r.Coalesce != nil {
+			c.Runs += r.Coalesce.Runs
+			c.KeyedRuns += r.Coalesce.KeyedRuns
+			c.Requests += r.Coalesce.Requests
+			found = true
+		}
+	}
+	return c, found
 }
 
 // mainPool is the pool the declared routes use.

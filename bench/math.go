@@ -24,6 +24,12 @@ const (
 	// peak), extraRSSSamples how many reads the peak RSS is the largest of.
 	extraMaxRSS     = "max_rss_mb"
 	extraRSSSamples = "rss_samples"
+	// extraCoalesced is how many of peak's requests coalesced runs
+	// answered, extraCoalescedRuns and extraKeyedRuns how many runs
+	// (routes[].coalesce of /admin/stats, summed over the routes).
+	extraCoalesced     = "coalesced"
+	extraCoalescedRuns = "coalesced_runs"
+	extraKeyedRuns     = "keyed_runs"
 )
 
 // perSecond returns n events over d, or 0 when d is not positive.

@@ -66,8 +66,10 @@ func (r *Result) Measured() string {
 		return "p50 " + formatMillis(m[MetricP50]) + ", p99 " + formatMillis(m[MetricP99])
 	case ScenarioBatch:
 		return "p50 " + formatMillis(m[MetricP50])
-	case ScenarioPeak, ScenarioPing:
+	case ScenarioPing:
 		return formatCount(m[MetricReqPerSec]) + " req/s"
+	case ScenarioPeak:
+		return formatCount(m[MetricReqPerSec]) + " req/s" + r.coalescing()
 	case ScenarioCached:
 		s := formatCount(m[MetricReqPerSec]) + " req/s"
 		if v, ok := m[MetricHitRate]; ok {
@@ -94,6 +96,22 @@ func (r *Result) Measured() string {
 			formatCount(r.Extra[extraGateWaits]) + " waited at the gate)"
 	}
 	return ""
+}
+
+// coalescing describes how much of peak coalesced runs answered, when the
+// target reported its routes' coalescing: the share of requests, the
+// mean run and the share of runs answered by one keyed statement.
+func (r *Result) coalescing() string {
+	n, ok := r.Extra[extraCoalesced]
+	if !ok || r.Requests == 0 {
+		return ""
+	}
+	runs := r.Extra[extraCoalescedRuns]
+	if runs == 0 {
+		return " (none coalesced)"
+	}
+	return " (" + formatPercent(n/float64(r.Requests)) + " coalesced, " + strconv.FormatFloat(n/runs, 'f', 1, 64) +
+		" per run, " + formatPercent(r.Extra[extraKeyedRuns]/runs) + " of runs keyed)"
 }
 
 // AppendText appends the report as a plain-text table for a terminal: the

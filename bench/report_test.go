@@ -23,7 +23,8 @@ func fixedReport() *Report {
 		Results: []Result{
 			{Scenario: ScenarioSelect, Metrics: map[string]float64{MetricP50: 0.613, MetricP99: 3.2}, Extra: map[string]float64{MetricReqPerSec: 500},
 				Requests: 2500, Seconds: 5},
-			{Scenario: ScenarioPeak, Metrics: map[string]float64{MetricReqPerSec: 7512.4}, Requests: 37562, Seconds: 5},
+			{Scenario: ScenarioPeak, Metrics: map[string]float64{MetricReqPerSec: 7512.4}, Requests: 37562, Seconds: 5,
+				Extra: map[string]float64{extraCoalesced: 30000, extraCoalescedRuns: 3000, extraKeyedRuns: 2990}},
 			{Scenario: ScenarioCached, Metrics: map[string]float64{MetricReqPerSec: 12000, MetricHitRate: 0.9962}, Requests: 60000, Errors: 30,
 				ErrorSamples: []string{"status 503"}, Seconds: 5},
 			{Scenario: ScenarioProxy, Metrics: map[string]float64{MetricReqPerSec: 21000},
@@ -75,7 +76,7 @@ func TestMarkdown(t *testing.T) {
 | scenario | README target | measured | vs /ping | vs limit | errors | result |
 |---|---|---|---|---|---|---|
 | select | p50 ≤ 0.8 ms, p99 ≤ 5 ms | p50 0.61 ms, p99 3.20 ms | — | 0.06× of 8,571 | 0.00% | pass |
-| peak | ≥ 15,000 req/s | 7,512 req/s | 0.25× | 0.88× of 8,571 | 0.00% | fail |
+| peak | ≥ 15,000 req/s | 7,512 req/s (79.87% coalesced, 10.0 per run, 99.67% of runs keyed) | 0.25× | 0.88× of 8,571 | 0.00% | fail |
 | cached | ≥ 29,000 req/s, hit rate > 99% | 12,000 req/s, hit rate 99.62% | 0.40× | — | 0.05% | fail |
 | proxy | — | 21,000 req/s (0.62× direct 34,000 req/s) | 0.70× | — | 0.00% | — |
 | rows | ≥ 800,000 rows/s | 200,000 rows/s (200 req/s) | — | — | 0.00% | fail |
@@ -99,6 +100,8 @@ func TestMarkdownFailures(t *testing.T) {
 		{Scenario: "a|b", Metrics: map[string]float64{}},
 		{Scenario: ScenarioProxy, Metrics: map[string]float64{}, Skipped: "no --proxy-upstream"},
 		{Scenario: ScenarioPeak, Metrics: map[string]float64{MetricReqPerSec: 5000}, Requests: 5000},
+		{Scenario: ScenarioPeak, Metrics: map[string]float64{MetricReqPerSec: 4000}, Requests: 4000,
+			Extra: map[string]float64{extraCoalesced: 0, extraCoalescedRuns: 0}},
 	}, Limit: &Limit{HTTPReqPerSec: 20000, Failure: "no --database-url: name the database"}}
 	judge(rep)
 	got := string(rep.AppendMarkdown(nil))
@@ -110,6 +113,8 @@ func TestMarkdownFailures(t *testing.T) {
 		"\n- proxy: skipped: no --proxy-upstream\n",
 		// No limit: peak's vs limit cell is empty, and the note says why.
 		"| peak | ≥ 15,000 req/s | 5,000 req/s | — | — | 0.00% | fail |\n",
+		// A target whose routes coalesce, where no run formed.
+		"| peak | ≥ 15,000 req/s | 4,000 req/s (none coalesced) | — | — | 0.00% | fail |\n",
 		"\n- vs limit: not measured: no --database-url: name the database\n",
 	} {
 		if !strings.Contains(got, want) {

@@ -84,8 +84,16 @@ func checkRow(t *testing.T, r *Result) {
 		positive(MetricP50, MetricP99)
 	case ScenarioBatch:
 		positive(MetricP50)
-	case ScenarioPeak, ScenarioPing:
+	case ScenarioPing:
 		positive(MetricReqPerSec)
+	case ScenarioPeak:
+		positive(MetricReqPerSec)
+		// The standalone twin route coalesces: peak reads its runs.
+		n, ok := r.Extra[extraCoalesced]
+		if runs := r.Extra[extraCoalescedRuns]; !ok || n < 0 || n > float64(r.Requests) || runs > n/2 || r.Extra[extraKeyedRuns] > runs {
+			t.Fatalf("peak: got %v coalesced requests (present %v) in %v runs, %v keyed, of %d; want 0..requests, two or more per run",
+				n, ok, runs, r.Extra[extraKeyedRuns], r.Requests)
+		}
 	case ScenarioCached:
 		positive(MetricReqPerSec)
 		if hr := r.Metrics[MetricHitRate]; hr < 0.9 || hr > 1 {

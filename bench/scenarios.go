@@ -73,6 +73,13 @@ func (r *runner) peak(ctx context.Context, watchMemory bool) (peak, pool, memory
 		peak.Metrics[MetricReqPerSec] = perSecond(float64(out.ok), out.elapsed)
 		p50, p99 := latencies(&out.metrics)
 		peak.Extra[MetricP50], peak.Extra[extraP99] = p50, p99
+		b, okB := before.coalesced()
+		a, okA := after.coalesced()
+		if errBefore == nil && errAfter == nil && okB && okA {
+			peak.Extra[extraCoalesced] = float64(delta(b.Requests, a.Requests))
+			peak.Extra[extraCoalescedRuns] = float64(delta(b.Runs, a.Runs))
+			peak.Extra[extraKeyedRuns] = float64(delta(b.KeyedRuns, a.KeyedRuns))
+		}
 	}
 	pool = Result{Scenario: ScenarioPool, Metrics: map[string]float64{}, Extra: map[string]float64{}, Seconds: out.elapsed.Seconds()}
 	// The first error only: the same unreachable listener would

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -131,5 +132,10 @@ routes:
 		t.Errorf("/metrics has coalescing series for a route with coalesce: off")
 	}
 	get(t, ts.url+"/s/3").expect(t, 200, `{"customer_id":3,"name":"name 3"}`)
+	stats := get(t, ts.admin+"/admin/stats")
+	stats.expect(t, 200, `"coalesce":{"runs":2,"keyed_runs":1,"requests":75,"waiting":0}`)
+	if n := strings.Count(stats.body, `"coalesce":`); n != 2 {
+		t.Errorf("/admin/stats: %d routes with coalesce stats; want customer and piped, not solo: %s", n, stats.body)
+	}
 	get(t, ts.url+"/p/3").expect(t, 200, `{"customer_id":3,"name":"name 3"}`)
 }

@@ -19,6 +19,19 @@ type RouteStats struct {
 	Client   uint64  `json:"client_errors"`
 	P50MS    float64 `json:"p50_ms"`
 	P99MS    float64 `json:"p99_ms"`
+	// Coalesce is the route's coalescing (sqlexec's runs) since its
+	// statement was compiled; absent for a route that does not coalesce.
+	Coalesce *RouteCoalesce `json:"coalesce,omitempty"`
+}
+
+// RouteCoalesce is a coalescing route's part of RouteStats: the runs of
+// two requests or more, those answered by one keyed statement, the
+// requests the runs answered and the requests waiting in runs now.
+type RouteCoalesce struct {
+	Runs      int64 `json:"runs"`
+	KeyedRuns int64 `json:"keyed_runs"`
+	Requests  int64 `json:"requests"`
+	Waiting   int64 `json:"waiting"`
 }
 
 // routeStats folds the request histogram's children (one per route and

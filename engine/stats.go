@@ -73,6 +73,15 @@ func (e *Engine) Stats() Stats {
 		ConnsOpen: int64(e.conns.Load()), ConnsRejected: sc.connsOver.Load()}
 	s.Process = processStats()
 	s.Routes = e.metrics.routeStats()
+	for _, rt := range st.routes {
+		if rt.stmt == nil || !rt.stmt.Coalesces() {
+			continue
+		}
+		cs := rt.stmt.CoalesceStats()
+		rs := s.Routes[rt.cfg.Name]
+		rs.Coalesce = &RouteCoalesce{Runs: cs.Runs, KeyedRuns: cs.Keyed, Requests: cs.Members, Waiting: cs.Waiting}
+		s.Routes[rt.cfg.Name] = rs
+	}
 	s.Reloads = e.reloads.list()
 	s.Upstreams = make(map[string]upstream.Stats, len(st.upstreams))
 	for name, gu := range st.upstreams {
