@@ -225,8 +225,12 @@ type Database struct {
 	// CoalesceBudget bounds how long a coalesced run of a route (routes[].coalesce) holds its
 	// connection: a run takes at most CoalesceBudget divided by the route's recent connection
 	// time per request (up to 64), so slow statements never queue behind one another on one
-	// connection. Default 2ms; 0 turns coalescing off on this database.
+	// connection. Default 10ms; 0 turns coalescing off on this database.
 	CoalesceBudget Duration `yaml:"coalesce_budget"`
+	// CoalesceRuns bounds the coalesced runs of one route under way at once (waiting for a
+	// connection or running) while runs of several requests fit in CoalesceBudget; past it a
+	// new run keeps gathering until one ends. Default 2; 0 = no bound.
+	CoalesceRuns int `yaml:"coalesce_runs"`
 	// Settings are run-time settings every connection gets (work_mem, random_page_cost, …).
 	Settings Settings `yaml:"settings"`
 }

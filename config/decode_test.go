@@ -52,7 +52,7 @@ func TestDecodeErrors(t *testing.T) {
 	f("accounts:\n  - id: a\n    token: x\n",
 		`config: accounts[0].token: unknown key (known keys: id, name, api_token, api_token_sha256, database, database_url, rate_limit, max_connections, allowed_operations, role, query_timeout, max_rows) (line 3)`)
 	f("databases:\n  main:\n    max_con: 3\n",
-		`config: databases.main.max_con: unknown key (did you mean "max_conns"? known keys: url, max_conns, min_conns, max_concurrent_queries, acquire_timeout, statement_timeout, connect_timeout, slow_query, idle_timeout, max_lifetime, health_check_period, application_name, statement_cache, coalesce_budget, settings) (line 3)`)
+		`config: databases.main.max_con: unknown key (did you mean "max_conns"? known keys: url, max_conns, min_conns, max_concurrent_queries, acquire_timeout, statement_timeout, connect_timeout, slow_query, idle_timeout, max_lifetime, health_check_period, application_name, statement_cache, coalesce_budget, coalesce_runs, settings) (line 3)`)
 	f("routes:\n  - name: a\n    params:\n      - {from: query.a, mx: 3}\n",
 		`config: routes[0].params[0].mx: unknown key (did you mean "max"? known keys: from, default, max, required) (line 4)`)
 	f("routes:\n  - name: a\n    rate_limit: {rate: 1/s, burts: 3}\n",

@@ -216,7 +216,8 @@ func (d *Database) setDefaults() {
 		HealthCheckPeriod: Duration(time.Minute),
 		ApplicationName:   "pgfast",
 		StatementCache:    StatementCachePrepare,
-		CoalesceBudget:    Duration(2 * time.Millisecond),
+		CoalesceBudget:    Duration(10 * time.Millisecond),
+		CoalesceRuns:      2,
 	}
 }
 

@@ -122,6 +122,9 @@ func (v *validator) databases() {
 			// The queries past max_conns wait inside the pool, which needs time to wait in.
 			v.fail(p+".max_concurrent_queries", "must not exceed max_conns (%d) when acquire_timeout is 0, got %d", db.MaxConns, db.MaxConcurrentQueries)
 		}
+		if db.CoalesceRuns < 0 {
+			v.fail(p+".coalesce_runs", "must be >= 0 (0 means no bound), got %d", db.CoalesceRuns)
+		}
 		v.enum(p+".statement_cache", db.StatementCache, StatementCachePrepare, StatementCacheDescribe)
 		v.settings(p+".settings", db.Settings)
 	}

@@ -44,6 +44,8 @@ func TestValidateErrors(t *testing.T) {
 	f("databases:\n  main: {url: 'postgres://h/db', max_conns: 5, min_conns: 6, max_concurrent_queries: -1}\n",
 		`config: databases.main.min_conns: must be 0 to max_conns (5), got 6 (line 2)`,
 		`config: databases.main.max_concurrent_queries: must be >= 0 (0 means max_conns), got -1 (line 2)`)
+	f("databases:\n  main: {url: 'postgres://h/db', coalesce_runs: -1}\n",
+		`config: databases.main.coalesce_runs: must be >= 0 (0 means no bound), got -1 (line 2)`)
 	f("databases:\n  main: {url: 'postgres://h/db', max_conns: 5, max_concurrent_queries: 6, acquire_timeout: 0}\n",
 		`config: databases.main.max_concurrent_queries: must not exceed max_conns (5) when acquire_timeout is 0, got 6 (line 2)`)
 	f("databases:\n  main:\n    url: mysql://u:secretpw@h/db\n",

@@ -127,7 +127,7 @@ func openDatabase(ctx context.Context, e *Engine, name string, dc *config.Databa
 	db := &database{name: name, cfg: *dc, pool: p, sql: &sqlexec.DB{
 		Name: name, Pool: p, Types: rowcodec.NewTypes(),
 		Unnamed: dc.StatementCache == config.StatementCacheDescribe, Timeout: dc.StatementTimeout.Std(),
-		RunBudget: dc.CoalesceBudget.Std(), SlowQuery: dc.SlowQuery.Std(), SlowLog: e.slowLog(name, "")}}
+		RunBudget: dc.CoalesceBudget.Std(), MaxRuns: dc.CoalesceRuns, SlowQuery: dc.SlowQuery.Std(), SlowLog: e.slowLog(name, "")}}
 	db.listen = e.startListener(db)
 	return db, nil
 }

@@ -32,9 +32,14 @@ const maxCoalesced = 64
 // coalescer gathers the runs of one statement.
 type coalescer struct {
 	mu sync.Mutex
-	// gathering is the run whose leader waits for a connection; nil when
-	// no leader waits.
+	// gathering is the newest run, which requests join while its leader
+	// waits for its turn or for a connection; nil when no leader waits.
 	gathering *run
+	// running counts the runs past their turn (waiting for a connection
+	// or executing), at most DB.MaxRuns while runs of several fit in the
+	// budget; queue holds the runs waiting for a turn, oldest first.
+	running int
+	queue   []*run
 
 	// cost is a moving average of the connection time per request (a
 	// run's time divided by its members), in nanoseconds; 0 until the
@@ -51,6 +56,8 @@ type coalescer struct {
 type run struct {
 	members []*member
 	keys    []byte // the members' values as an array, for a keyed run
+	// turn receives when a queued run may go on (a running one ended).
+	turn chan struct{}
 }
 
 // member is one request waiting on a run.
@@ -68,7 +75,7 @@ type member struct {
 }
 
 var (
-	runPool    = sync.Pool{New: func() any { return new(run) }}
+	runPool    = sync.Pool{New: func() any { return &run{turn: make(chan struct{}, 1)} }}
 	memberPool = sync.Pool{New: func() any { return &member{done: make(chan struct{}, 1)} }}
 )
 
@@ -151,7 +158,19 @@ func (s *Statement) lead(m *member) {
 	r.members = append(r.members[:0], m)
 	c.gathering = r
 	c.waiting.Add(1)
-	c.mu.Unlock()
+	if n := s.db.MaxRuns; n <= 0 || c.running < n || c.limit(s.db.RunBudget) == 1 {
+		// A run of one (a slow statement, or one whose cost is not
+		// known yet) never waits for a turn: it would wait for nothing
+		// it could share.
+		c.running++
+		c.mu.Unlock()
+	} else {
+		// Enough runs are under way: this one gathers until one ends,
+		// instead of taking a connection with the few requests it has.
+		c.queue = append(c.queue, r)
+		c.mu.Unlock()
+		<-r.turn
+	}
 
 	x, err := acquire(context.Background(), s.db, s.timeout)
 	c.mu.Lock()
@@ -179,6 +198,16 @@ func (s *Statement) lead(m *member) {
 		s.runMany(x, r)
 		c.observe(time.Since(now), len(r.members))
 	}
+	c.mu.Lock()
+	if len(c.queue) > 0 {
+		// The turn goes to the oldest queued run; running stays.
+		next := c.queue[0]
+		c.queue = c.queue[:copy(c.queue, c.queue[1:])]
+		next.turn <- struct{}{}
+	} else {
+		c.running--
+	}
+	c.mu.Unlock()
 	for _, o := range r.members[1:] {
 		o.done <- struct{}{}
 	}

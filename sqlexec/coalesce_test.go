@@ -150,6 +150,7 @@ func TestSlowStatementsDoNotCoalesce(t *testing.T) {
 	ctx := context.Background()
 	db, _ := newCoalesceDB(t, 1)
 	db.RunBudget = 2 * time.Millisecond
+	db.MaxRuns = 1 // a run of one never waits for a turn
 	s, err := Compile(ctx, db, StatementOptions{Name: "slow", Shape: Value, Coalesce: true,
 		SQL: `SELECT $1::int FROM pg_sleep(0.02)`, Lateral: `SELECT pgfast_k.v::int FROM pg_sleep(0.02)`})
 	if err != nil {
@@ -182,6 +183,58 @@ func TestSlowStatementsDoNotCoalesce(t *testing.T) {
 	wg.Wait()
 	if st := s.CoalesceStats(); st.Runs != 0 {
 		t.Errorf("coalesce stats %+v; want no run of a statement slower than the budget", st)
+	}
+}
+
+// TestRunsGatherWhileEnoughRunsAreUnderWay: with MaxRuns runs under way,
+// a new run does not wait at the gate but gathers until one of them ends,
+// then goes on with every request it gathered.
+func TestRunsGatherWhileEnoughRunsAreUnderWay(t *testing.T) {
+	ctx := context.Background()
+	db, _ := newCoalesceDB(t, 3)
+	db.MaxRuns = 1
+	s, err := Compile(ctx, db, StatementOptions{Name: "item", Shape: One, Coalesce: true,
+		SQL: `SELECT id, name FROM item WHERE id = $1`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm(t, s)
+	// Runs of four: a cost per request of a quarter of the budget.
+	s.co.cost.Store(int64(db.RunBudget / 4))
+	var held []*pool.Conn
+	for range 3 {
+		c, err := db.Pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	const n = 12
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := strconv.Itoa(i + 1)
+			f, err := s.Fetch(ctx, [][]byte{[]byte(id)}, nil)
+			if want := `{"id":` + id + `,"name":"item ` + id + `"}`; err != nil || string(f.Body) != want {
+				t.Errorf("request %s: %q, %v; want %s", id, f.Body, err, want)
+			}
+		}()
+		// One at a time, so that each joins the newest run.
+		waitFor(t, "the request to join a run", func() bool { return s.CoalesceStats().Waiting == int64(i+1) })
+	}
+	// Three runs of four: the first waits at the gate, the two others
+	// for it to end.
+	if st := db.Pool.Stats(); st.GateWaiting != 1 {
+		t.Errorf("%d requests wait at the gate; want only the first run's leader", st.GateWaiting)
+	}
+	for _, c := range held {
+		c.Release()
+	}
+	wg.Wait()
+	if st := s.CoalesceStats(); st.Runs != 3 || st.Members != n || st.Waiting != 0 {
+		t.Errorf("coalesce stats %+v; want %d requests in 3 runs", st, n)
 	}
 }
 

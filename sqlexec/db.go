@@ -34,6 +34,12 @@ type DB struct {
 	// blocked) never queue behind one another on one connection. 0 turns
 	// coalescing off.
 	RunBudget time.Duration
+	// MaxRuns bounds the coalesced runs of one statement under way at
+	// once (waiting for a connection or executing) while runs of several
+	// fit in RunBudget; past it a new run keeps gathering requests until
+	// one of them ends. Under load, runs grow instead of multiplying, and
+	// one hot route takes at most MaxRuns connections. 0: no bound.
+	MaxRuns int
 	// SlowQuery is the duration from which an execution (acquire
 	// included, as the pool's slow-query count measures it) is reported
 	// to SlowLog; 0 (default) reports none. The pool counts slow queries
