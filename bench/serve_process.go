@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -94,7 +95,11 @@ func startServeProcess(ctx context.Context, command []string, file []byte, ln, a
 	defer r.Close()
 	files = append(files, w)
 
-	cmd := exec.Command(command[0], append(command[1:len(command):len(command)], "--config", cfgPath)...)
+	exe, err := privateCopy(command[0], dir)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, append(command[1:len(command):len(command)], "--config", cfgPath)...)
 	cmd.Stdout, cmd.Stderr = p.stderr, p.stderr
 	cmd.ExtraFiles = files // fds 3, 4 and 5
 	cmd.Env = append(serveEnv(os.Environ()), envListenFDs+"=public=3,admin=4", envReadyFD+"=5")
@@ -152,6 +157,43 @@ func serveEnv(env []string) []string {
 		}
 	}
 	return out
+}
+
+// privateCopy copies the executable named by name (a path, or a name to
+// look up in PATH) into dir and returns the copy's path, written through
+// to disk and out of the page cache. The process runs from a file of its
+// own, as a deployed binary would: the pages of bench's own mapping of the
+// same file (large folios its start-up read) would otherwise be what the
+// process maps too, and its resident set would depend on bench's.
+func privateCopy(name, dir string) (string, error) {
+	src, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("cannot find %s: %w", name, err)
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return "", fmt.Errorf("cannot read %s: %w", src, err)
+	}
+	defer in.Close()
+	dst := filepath.Join(dir, filepath.Base(src))
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o700)
+	if err != nil {
+		return "", fmt.Errorf("cannot copy %s: %w", src, err)
+	}
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = out.Sync()
+	}
+	if err == nil {
+		err = dropFromPageCache(out)
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("cannot copy %s to %s: %w", src, dst, err)
+	}
+	return dst, nil
 }
 
 func (p *serveProcess) pid() int { return p.cmd.Process.Pid }

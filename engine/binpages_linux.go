@@ -7,31 +7,36 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // ReleaseBinaryPages unmaps from this process the pages of its own
 // executable that start-up touched, so that the resident set holds the
 // code and tables serving requests use rather than all that package
 // initialisers, route compilation (pg_query's parser) and the runtime's
-// start-up checks read once: about 20 MB of a 42 MB mapped binary, of which
-// about 5 MB of text and 10 MB of tables come back under load. pgfast serve
-// calls it once it serves. It returns the bytes that were resident in the
-// mappings it released.
+// start-up checks read once. pgfast serve calls it once it serves. It
+// returns the bytes that were resident in the mappings it released.
 //
 // Only the executable's read-only mappings that hold no private copy of a
 // page (smaps' Anonymous: 0) are released: their pages are the file's own,
-// so a later access maps the same bytes back from the page cache (a minor
-// fault), and nothing is lost. The writable data, and the read-only data
-// the dynamic linker relocated (GNU_RELRO), hold private pages and are left
-// alone. The pages stay in the page cache, shared and clean; unmapped, they
-// are what the kernel reclaims first under memory pressure.
+// so a later access maps the same bytes back (from the page cache, or read
+// again from the file), and nothing is lost. The writable data, and the
+// read-only data the dynamic linker relocated (GNU_RELRO), hold private
+// pages and are left alone.
 //
-// The same mappings get MADV_NOHUGEPAGE: where the page cache holds large
-// folios (ext4 since Linux 6.16, xfs, tmpfs with huge=), the kernel would
-// otherwise map text in 2 MB units again, and the few functions a request
-// calls would keep most of a 19 MB text segment resident. The cost is more
-// TLB entries for the hot code; req/s did not measurably change (README,
-// Memory).
+// The same mappings get MADV_NOHUGEPAGE and MADV_RANDOM, and the file's
+// pages that no process maps any more leave the page cache
+// (POSIX_FADV_DONTNEED). Where the page cache holds large folios (ext4
+// since Linux 6.16, xfs, tmpfs with huge=), the kernel maps a whole folio
+// on a fault, up to 2 MB, and readahead (read_ahead_kb, 8 MB on some
+// virtual disks) fills the cache with such folios: one request's 18
+// faults in the function table mapped 21 MB back (README, Memory). Read
+// again one page at a time (MADV_RANDOM turns readahead off), the pages
+// requests use come back alone. The cost is one small read per page on
+// its first use after start, and more TLB entries for the hot code; req/s
+// did not measurably change. Pages another process maps (a second pgfast
+// of the same file) stay cached as they are.
 func ReleaseBinaryPages() (int64, error) {
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
@@ -86,10 +91,27 @@ func ReleaseBinaryPages() (int64, error) {
 		if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, m.start, m.end-m.start, syscall.MADV_NOHUGEPAGE); e != 0 {
 			return released, fmt.Errorf("cannot madvise %x-%x: %w", m.start, m.end, e)
 		}
+		if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, m.start, m.end-m.start, syscall.MADV_RANDOM); e != 0 {
+			return released, fmt.Errorf("cannot madvise %x-%x: %w", m.start, m.end, e)
+		}
 		if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, m.start, m.end-m.start, syscall.MADV_DONTNEED); e != 0 {
 			return released, fmt.Errorf("cannot madvise %x-%x: %w", m.start, m.end, e)
 		}
 		released += m.rss
 	}
-	return released, nil
+	return released, dropFromPageCache(exe)
+}
+
+// dropFromPageCache asks the kernel to drop the clean pages of the file at
+// path that no process maps from the page cache.
+func dropFromPageCache(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("cannot open the executable: %w", err)
+	}
+	defer f.Close()
+	if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
+		return fmt.Errorf("cannot drop the executable's pages from the page cache: %w", err)
+	}
+	return nil
 }
