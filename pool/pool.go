@@ -83,6 +83,10 @@ func New(ctx context.Context, opts Options) (*Pool, error) {
 // Name returns Options.Name.
 func (p *Pool) Name() string { return p.opts.Name }
 
+// AcquireTimeout is how long Acquire waits for a slot and a connection
+// before it gives up (Options.AcquireTimeout); 0: as long as ctx allows.
+func (p *Pool) AcquireTimeout() time.Duration { return p.opts.AcquireTimeout }
+
 // Acquire waits for a slot at the gate, then takes a connection from the
 // pool. When no slot frees up within AcquireTimeout it returns a *BusyError
 // (see IsBusy and RetryAfter); when ctx ends first it returns ctx's error,

@@ -3,6 +3,7 @@ package sqlexec
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -169,7 +170,7 @@ func (s *Statement) lead(m *member) {
 		// instead of taking a connection with the few requests it has.
 		c.queue = append(c.queue, r)
 		c.mu.Unlock()
-		<-r.turn
+		s.awaitTurn(r)
 	}
 
 	x, err := acquire(context.Background(), s.db, s.timeout)
@@ -214,6 +215,37 @@ func (s *Statement) lead(m *member) {
 	clear(r.members)
 	r.members, r.keys = r.members[:0], r.keys[:0]
 	runPool.Put(r)
+}
+
+// awaitTurn waits until a run that ends hands queued run r its turn, for
+// at most the pool's acquire timeout: past it r goes on to take a
+// connection as any run would. Runs ahead that are blocked (a lock, a
+// statement suddenly slow) then cost r's requests one acquire timeout
+// before they meet the gate's, not the blocked runs' whole statement
+// timeout.
+func (s *Statement) awaitTurn(r *run) {
+	wait := s.db.Pool.AcquireTimeout()
+	if wait <= 0 {
+		<-r.turn
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-r.turn:
+		return
+	case <-t.C:
+	}
+	c := s.co
+	c.mu.Lock()
+	if i := slices.Index(c.queue, r); i >= 0 {
+		c.queue = slices.Delete(c.queue, i, i+1)
+		c.running++
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	<-r.turn // it was handed its turn meanwhile
 }
 
 // limit is how many members a run may take: as many as fit in budget at

@@ -409,3 +409,86 @@ func BenchmarkFetchContended(b *testing.B) {
 		})
 	}
 }
+
+// TestQueuedRunStopsWaitingForABlockedRun: the run under way is blocked
+// (its statement waits for a lock), so the queued run stops waiting for
+// its turn after the pool's acquire timeout and takes a free connection:
+// its request is answered while the blocked one still waits.
+func TestQueuedRunStopsWaitingForABlockedRun(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t, coalesceSchema)
+	p, err := pool.New(ctx, pool.Options{Name: "test", URL: url, MaxConns: 2, AcquireTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	db := &DB{Name: "test", Pool: p, Types: rowcodec.NewTypes(), Timeout: 20 * time.Second, RunBudget: time.Hour, MaxRuns: 1}
+	// Each request waits for a shared advisory lock on its own id.
+	s, err := Compile(ctx, db, StatementOptions{Name: "locked", Shape: Value, Coalesce: true,
+		SQL: `SELECT $1::int FROM pg_advisory_xact_lock_shared($1::int)`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm(t, s)
+	s.co.cost.Store(int64(db.RunBudget / 4)) // runs of four: a new run queues
+
+	locker, err := pool.New(ctx, pool.Options{Name: "locker", URL: url, MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locker.Close()
+	lc, err := locker.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Release()
+	if _, err := lc.PgConn().Exec(ctx, "SELECT pg_advisory_lock(1)").ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	blocked := make(chan error, 1)
+	go func() {
+		f, err := s.Fetch(ctx, [][]byte{[]byte("1")}, nil)
+		if err == nil && string(f.Body) != "1" {
+			err = fmt.Errorf("got %q; want 1", f.Body)
+		}
+		blocked <- err
+	}()
+	waitFor(t, "the first run to block on the lock", func() bool {
+		var n int
+		err := lc.Conn().QueryRow(ctx, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").Scan(&n)
+		return err == nil && n == 1
+	})
+	second := make(chan error, 1)
+	go func() {
+		f, err := s.Fetch(ctx, [][]byte{[]byte("2")}, nil)
+		if err == nil && string(f.Body) != "2" {
+			err = fmt.Errorf("got %q; want 2", f.Body)
+		}
+		second <- err
+	}()
+	waitFor(t, "the second run to queue for its turn", func() bool {
+		s.co.mu.Lock()
+		defer s.co.mu.Unlock()
+		return len(s.co.queue) == 1
+	})
+	if err := <-second; err != nil {
+		t.Fatalf("the queued request: %v", err)
+	}
+	select {
+	case err := <-blocked:
+		t.Fatalf("the blocked request ended (%v) before the lock was released", err)
+	default:
+	}
+	if _, err := lc.PgConn().Exec(ctx, "SELECT pg_advisory_unlock(1)").ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-blocked; err != nil {
+		t.Fatalf("the blocked request: %v", err)
+	}
+	s.co.mu.Lock()
+	running, queued := s.co.running, len(s.co.queue)
+	s.co.mu.Unlock()
+	if running != 0 || queued != 0 {
+		t.Errorf("after both runs: %d running, %d queued; want none", running, queued)
+	}
+}
