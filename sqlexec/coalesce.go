@@ -3,6 +3,8 @@ package sqlexec
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -50,7 +52,7 @@ type coalescer struct {
 	runs    atomic.Int64 // runs of two members or more
 	keyed   atomic.Int64 // those answered by one keyed execution (keyed.go)
 	members atomic.Int64 // requests answered by those runs
-	waiting atomic.Int64 // requests in runs whose leader waits for a connection
+	waiting atomic.Int64 // requests in runs whose leader waits for its turn or a connection
 }
 
 // run is one leader's batch of requests, the leader first.
@@ -185,25 +187,19 @@ func (s *Statement) lead(m *member) {
 	for _, o := range r.members {
 		o.acquired = now
 	}
-	switch {
-	case err != nil:
+	var crashed any
+	if err != nil {
 		for _, o := range r.members {
 			o.err = err
 		}
-	case len(r.members) == 1:
-		s.runAlone(x, m)
-		c.observe(time.Since(now), 1)
-	default:
-		c.runs.Add(1)
-		c.members.Add(int64(len(r.members)))
-		s.runMany(x, r)
-		c.observe(time.Since(now), len(r.members))
+	} else {
+		crashed = s.answer(x, r, now)
 	}
 	c.mu.Lock()
 	if len(c.queue) > 0 {
 		// The turn goes to the oldest queued run; running stays.
 		next := c.queue[0]
-		c.queue = c.queue[:copy(c.queue, c.queue[1:])]
+		c.queue = slices.Delete(c.queue, 0, 1)
 		next.turn <- struct{}{}
 	} else {
 		c.running--
@@ -215,6 +211,49 @@ func (s *Statement) lead(m *member) {
 	clear(r.members)
 	r.members, r.keys = r.members[:0], r.keys[:0]
 	runPool.Put(r)
+	if crashed != nil {
+		panic(crashed) // the leader's request fails as any handler panic does
+	}
+}
+
+// runHook, when set (tests), is called before a run is answered.
+var runHook func()
+
+// answer answers r on x. A panic on the way (a bug in encoding, in the
+// driver) must not strand the run: every member gets an error, the
+// connection, in an unknown state, is closed and released, and the panic
+// is returned, with its stack, for lead to raise again once the members
+// are let go and the run's turn is passed on.
+func (s *Statement) answer(x *Rows, r *run, now time.Time) (crashed any) {
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		crashed = fmt.Sprintf("%v\n%s", p, debug.Stack())
+		err := fmt.Errorf("BUG: sqlexec: a coalesced run of %s failed: %v", s.name, p)
+		for _, o := range r.members {
+			o.err = err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), cancelWait)
+		_ = x.conn.PgConn().Close(ctx)
+		cancel()
+		x.Release(err)
+	}()
+	if runHook != nil {
+		runHook()
+	}
+	c := s.co
+	if len(r.members) == 1 {
+		s.runAlone(x, r.members[0])
+		c.observe(time.Since(now), 1)
+		return nil
+	}
+	c.runs.Add(1)
+	c.members.Add(int64(len(r.members)))
+	s.runMany(x, r)
+	c.observe(time.Since(now), len(r.members))
+	return nil
 }
 
 // awaitTurn waits until a run that ends hands queued run r its turn, for

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +19,9 @@ import (
 
 const coalesceSchema = `CREATE TABLE item (id int PRIMARY KEY, name text);
 INSERT INTO item SELECT g, 'item ' || g FROM generate_series(1, 1000) g;
-INSERT INTO item VALUES (1001, 'say "hi"'), (1002, 'back\slash'), (1003, '{a,b}'), (1004, 'NULL'), (1005, '');`
+INSERT INTO item VALUES (1001, 'say "hi"'), (1002, 'back\slash'), (1003, '{a,b}'), (1004, 'NULL'), (1005, '');
+CREATE TABLE coded (code char(3) PRIMARY KEY, n int);
+INSERT INTO coded VALUES ('abc', 1), ('a', 2);`
 
 // newCoalesceDB opens a pool of conns connections.
 func newCoalesceDB(t testing.TB, conns int32) (*DB, string) {
@@ -110,7 +113,10 @@ func testCoalescedRuns(t *testing.T, keyed bool) {
 		}
 	}
 	st := s.CoalesceStats()
-	if st.Runs != (n+maxCoalesced-1)/maxCoalesced || st.Members != n || st.Keyed != 0 {
+	// A keyed run falls back to pipelined when one of its members hits
+	// the division by zero; one that happens to hold no multiple of 7
+	// answers keyed, with the same answers.
+	if st.Runs != (n+maxCoalesced-1)/maxCoalesced || st.Members != n || (!keyed && st.Keyed != 0) {
 		// Every request waited (the only slot was held), in runs of at
 		// most maxCoalesced.
 		t.Errorf("coalesce stats %+v; want %d requests in runs of at most %d", st, n, maxCoalesced)
@@ -191,8 +197,15 @@ func TestSlowStatementsDoNotCoalesce(t *testing.T) {
 // then goes on with every request it gathered.
 func TestRunsGatherWhileEnoughRunsAreUnderWay(t *testing.T) {
 	ctx := context.Background()
-	db, _ := newCoalesceDB(t, 3)
-	db.MaxRuns = 1
+	// An acquire timeout no test reaches: a queued run waits for its turn
+	// and nothing else, so a turn handed to no one would hang the test.
+	p, err := pool.New(ctx, pool.Options{Name: "test", URL: pgtest.NewDatabase(t, coalesceSchema), MaxConns: 3,
+		AcquireTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	db := &DB{Name: "test", Pool: p, Types: rowcodec.NewTypes(), Timeout: 5 * time.Second, RunBudget: time.Hour, MaxRuns: 1}
 	s, err := Compile(ctx, db, StatementOptions{Name: "item", Shape: One, Coalesce: true,
 		SQL: `SELECT id, name FROM item WHERE id = $1`})
 	if err != nil {
@@ -236,6 +249,12 @@ func TestRunsGatherWhileEnoughRunsAreUnderWay(t *testing.T) {
 	if st := s.CoalesceStats(); st.Runs != 3 || st.Members != n || st.Waiting != 0 {
 		t.Errorf("coalesce stats %+v; want %d requests in 3 runs", st, n)
 	}
+	s.co.mu.Lock()
+	running, queued := s.co.running, len(s.co.queue)
+	s.co.mu.Unlock()
+	if running != 0 || queued != 0 {
+		t.Errorf("after the runs: %d running, %d queued; want none", running, queued)
+	}
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -249,24 +268,40 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// TestKeyedRunAnswersEachRequest runs one keyed run over text keys that
-// need quoting in an array literal, a NULL, a key with no row and
-// duplicates: each member gets exactly its own execution's answer.
+// TestKeyedRunAnswersEachRequest runs one keyed run per case: text keys
+// that need quoting in an array literal, a NULL, a key with no row and
+// duplicates; char(3) keys, whose array must keep their length (cast to
+// character[] they would be cut to one character and find another row):
+// each member gets exactly its own execution's answer.
 func TestKeyedRunAnswersEachRequest(t *testing.T) {
+	for _, c := range []struct {
+		name, sql string
+		keys      []any
+		want      []string
+	}{
+		{"text", `SELECT id, name FROM item WHERE name = `,
+			[]any{`say "hi"`, `back\slash`, `{a,b}`, `NULL`, ``, nil, `no such name`, `item 7`, `item 7`, `item 1000`},
+			[]string{`{"id":1001,"name":"say \"hi\""}`, `{"id":1002,"name":"back\\slash"}`, `{"id":1003,"name":"{a,b}"}`,
+				`{"id":1004,"name":"NULL"}`, `{"id":1005,"name":""}`, "", "", `{"id":7,"name":"item 7"}`, `{"id":7,"name":"item 7"}`,
+				`{"id":1000,"name":"item 1000"}`}},
+		{"char(3)", `SELECT n FROM coded WHERE code = `,
+			[]any{`abc`, `a`, `ab`, `abc`},
+			[]string{`{"n":1}`, `{"n":2}`, "", `{"n":1}`}},
+	} {
+		t.Run(c.name, func(t *testing.T) { testKeyedRun(t, c.sql, c.keys, c.want) })
+	}
+}
+
+func testKeyedRun(t *testing.T, sql string, keys []any, want []string) {
 	ctx := context.Background()
 	db, _ := newCoalesceDB(t, 1)
-	const sql = `SELECT id, name FROM item WHERE name = `
-	s, err := Compile(ctx, db, StatementOptions{Name: "byname", Shape: One, Coalesce: true, SQL: sql + "$1", Lateral: sql + LateralParam})
+	s, err := Compile(ctx, db, StatementOptions{Name: "keyed", Shape: One, Coalesce: true, SQL: sql + "$1", Lateral: sql + LateralParam})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !s.Keyed() {
 		t.Fatal("a one-parameter SELECT did not get its keyed form")
 	}
-	keys := []any{`say "hi"`, `back\slash`, `{a,b}`, `NULL`, ``, nil, `no such name`, `item 7`, `item 7`, `item 1000`}
-	want := []string{`{"id":1001,"name":"say \"hi\""}`, `{"id":1002,"name":"back\\slash"}`, `{"id":1003,"name":"{a,b}"}`,
-		`{"id":1004,"name":"NULL"}`, `{"id":1005,"name":""}`, "", "", `{"id":7,"name":"item 7"}`, `{"id":7,"name":"item 7"}`,
-		`{"id":1000,"name":"item 1000"}`}
 	warm(t, s)
 	hold, err := db.Pool.Acquire(ctx)
 	if err != nil {
@@ -490,5 +525,70 @@ func TestQueuedRunStopsWaitingForABlockedRun(t *testing.T) {
 	s.co.mu.Unlock()
 	if running != 0 || queued != 0 {
 		t.Errorf("after both runs: %d running, %d queued; want none", running, queued)
+	}
+}
+
+// TestPanickingRunReleasesEverything: a run that panics (a bug) fails its
+// members with an error instead of leaving them waiting, passes its turn
+// on, closes its connection, and panics again in the leader only; the
+// next request runs as usual.
+func TestPanickingRunReleasesEverything(t *testing.T) {
+	ctx := context.Background()
+	db, _ := newCoalesceDB(t, 1)
+	db.MaxRuns = 1
+	s, err := Compile(ctx, db, StatementOptions{Name: "item", Shape: Value, Coalesce: true,
+		SQL: `SELECT name FROM item WHERE id = $1`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm(t, s)
+	hold, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runHook = func() { panic("injected") }
+	defer func() { runHook = nil }()
+	const n = 8
+	errs := make([]error, n)
+	panicked := make([]any, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { panicked[i] = recover() }()
+			_, errs[i] = s.Fetch(ctx, [][]byte{[]byte(strconv.Itoa(i + 1))}, nil)
+		}()
+	}
+	waitFor(t, "every request to join a run", func() bool { return s.CoalesceStats().Waiting == n })
+	hold.Release()
+	wg.Wait()
+	runHook = nil
+	leaders, failed := 0, 0
+	for i := range n {
+		switch {
+		case panicked[i] != nil:
+			if !strings.Contains(fmt.Sprint(panicked[i]), "injected") {
+				t.Errorf("request %d panicked with %v; want the injected panic", i, panicked[i])
+			}
+			leaders++
+		case errs[i] != nil && strings.Contains(errs[i].Error(), "injected"):
+			failed++
+		default:
+			t.Errorf("request %d: got error %v, no panic; want the run's failure", i, errs[i])
+		}
+	}
+	if leaders < 1 || leaders+failed != n {
+		t.Errorf("%d leaders panicked and %d members failed; want every request to end, one panic per run", leaders, failed)
+	}
+	s.co.mu.Lock()
+	running, queued := s.co.running, len(s.co.queue)
+	s.co.mu.Unlock()
+	if running != 0 || queued != 0 || s.CoalesceStats().Waiting != 0 {
+		t.Errorf("after the runs: %d running, %d queued, %d waiting; want none", running, queued, s.CoalesceStats().Waiting)
+	}
+	f, err := s.Fetch(ctx, [][]byte{[]byte("3")}, nil)
+	if err != nil || string(f.Body) != `"item 3"` {
+		t.Fatalf("the next request: %q, %v; want \"item 3\"", f.Body, err)
 	}
 }

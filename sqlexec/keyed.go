@@ -42,7 +42,11 @@ func compileKeyed(ctx context.Context, pc *pgconn.PgConn, s *Statement, inner st
 	if len(s.paramOIDs) != 1 {
 		return nil, fmt.Errorf("keyed runs need exactly one parameter, the statement has %d", len(s.paramOIDs))
 	}
-	res := pc.ExecParams(ctx, "SELECT format_type(oid, NULL), typdelim = ',' FROM pg_type WHERE oid = $1",
+	// format_type with typmod -1 names the type without a length (bpchar,
+	// "bit"); with NULL it gives the SQL names (character, bit), which as
+	// a cast mean character(1) and bit(1) and would cut every key to one
+	// character.
+	res := pc.ExecParams(ctx, "SELECT format_type(oid, -1), typdelim = ',' FROM pg_type WHERE oid = $1",
 		[][]byte{strconv.AppendUint(nil, uint64(s.paramOIDs[0]), 10)}, []uint32{oidOID}, nil, nil).Read()
 	if res.Err != nil {
 		return nil, res.Err

@@ -93,7 +93,9 @@ func acquire(parent context.Context, db *DB, timeout time.Duration) (*Rows, erro
 			timeout = db.Timeout
 		}
 		if timeout > 0 {
-			x.deadline = conn.PgConn().Conn().SetDeadline(x.start.Add(timeout+deadlineMargin)) == nil
+			// From now, not from x.start: the wait at the gate is
+			// acquire_timeout's, and a statement gets its whole timeout.
+			x.deadline = conn.PgConn().Conn().SetDeadline(time.Now().Add(timeout+deadlineMargin)) == nil
 		}
 	}
 	return x, nil
