@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -192,71 +191,6 @@ func TestSlowStatementsDoNotCoalesce(t *testing.T) {
 	}
 }
 
-// TestRunsGatherWhileEnoughRunsAreUnderWay: with MaxRuns runs under way,
-// a new run does not wait at the gate but gathers until one of them ends,
-// then goes on with every request it gathered.
-func TestRunsGatherWhileEnoughRunsAreUnderWay(t *testing.T) {
-	ctx := context.Background()
-	// An acquire timeout no test reaches: a queued run waits for its turn
-	// and nothing else, so a turn handed to no one would hang the test.
-	p, err := pool.New(ctx, pool.Options{Name: "test", URL: pgtest.NewDatabase(t, coalesceSchema), MaxConns: 3,
-		AcquireTimeout: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	db := &DB{Name: "test", Pool: p, Types: rowcodec.NewTypes(), Timeout: 5 * time.Second, RunBudget: time.Hour, MaxRuns: 1}
-	s, err := Compile(ctx, db, StatementOptions{Name: "item", Shape: One, Coalesce: true,
-		SQL: `SELECT id, name FROM item WHERE id = $1`})
-	if err != nil {
-		t.Fatal(err)
-	}
-	warm(t, s)
-	// Runs of four: a cost per request of a quarter of the budget.
-	s.co.cost.Store(int64(db.RunBudget / 4))
-	var held []*pool.Conn
-	for range 3 {
-		c, err := db.Pool.Acquire(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, c)
-	}
-	const n = 12
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			id := strconv.Itoa(i + 1)
-			f, err := s.Fetch(ctx, [][]byte{[]byte(id)}, nil)
-			if want := `{"id":` + id + `,"name":"item ` + id + `"}`; err != nil || string(f.Body) != want {
-				t.Errorf("request %s: %q, %v; want %s", id, f.Body, err, want)
-			}
-		}()
-		// One at a time, so that each joins the newest run.
-		waitFor(t, "the request to join a run", func() bool { return s.CoalesceStats().Waiting == int64(i+1) })
-	}
-	// Three runs of four: the first waits at the gate, the two others
-	// for it to end.
-	if st := db.Pool.Stats(); st.GateWaiting != 1 {
-		t.Errorf("%d requests wait at the gate; want only the first run's leader", st.GateWaiting)
-	}
-	for _, c := range held {
-		c.Release()
-	}
-	wg.Wait()
-	if st := s.CoalesceStats(); st.Runs != 3 || st.Members != n || st.Waiting != 0 {
-		t.Errorf("coalesce stats %+v; want %d requests in 3 runs", st, n)
-	}
-	s.co.mu.Lock()
-	running, queued := s.co.running, len(s.co.queue)
-	s.co.mu.Unlock()
-	if running != 0 || queued != 0 {
-		t.Errorf("after the runs: %d running, %d queued; want none", running, queued)
-	}
-}
-
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -364,25 +298,12 @@ func TestCoalescedRunLosingItsConnection(t *testing.T) {
 	waitFor(t, "every request to join a run", func() bool { return s.CoalesceStats().Waiting == n })
 	// Lock the table from outside, then let the run have the connection:
 	// its first statement blocks on the lock until the backend dies.
-	locker, err := pool.New(ctx, pool.Options{Name: "locker", URL: url, MaxConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer locker.Close()
-	lc, err := locker.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lc.Release()
+	lc := lockerConn(t, url)
 	if _, err := lc.PgConn().Exec(ctx, "BEGIN; LOCK TABLE item IN ACCESS EXCLUSIVE MODE").ReadAll(); err != nil {
 		t.Fatal(err)
 	}
 	hold.Release()
-	killer, err := locker.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer killer.Release()
+	killer := lockerConn(t, url)
 	waitFor(t, "the run's statement to wait for the lock", func() bool {
 		res, err := killer.PgConn().Exec(ctx, "SELECT 1 FROM pg_stat_activity WHERE pid = "+strconv.Itoa(int(pid))+" AND wait_event_type = 'Lock'").ReadAll()
 		return err == nil && len(res[0].Rows) == 1
@@ -445,150 +366,19 @@ func BenchmarkFetchContended(b *testing.B) {
 	}
 }
 
-// TestQueuedRunStopsWaitingForABlockedRun: the run under way is blocked
-// (its statement waits for a lock), so the queued run stops waiting for
-// its turn after the pool's acquire timeout and takes a free connection:
-// its request is answered while the blocked one still waits.
-func TestQueuedRunStopsWaitingForABlockedRun(t *testing.T) {
-	ctx := context.Background()
-	url := pgtest.NewDatabase(t, coalesceSchema)
-	p, err := pool.New(ctx, pool.Options{Name: "test", URL: url, MaxConns: 2, AcquireTimeout: 300 * time.Millisecond})
+// lockerConn is a connection of its own to url, outside the pool under
+// test, for holding locks the test's statements wait on.
+func lockerConn(t *testing.T, url string) *pool.Conn {
+	t.Helper()
+	locker, err := pool.New(context.Background(), pool.Options{Name: "locker", URL: url, MaxConns: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
-	db := &DB{Name: "test", Pool: p, Types: rowcodec.NewTypes(), Timeout: 20 * time.Second, RunBudget: time.Hour, MaxRuns: 1}
-	// Each request waits for a shared advisory lock on its own id.
-	s, err := Compile(ctx, db, StatementOptions{Name: "locked", Shape: Value, Coalesce: true,
-		SQL: `SELECT $1::int FROM pg_advisory_xact_lock_shared($1::int)`})
+	t.Cleanup(locker.Close)
+	lc, err := locker.Acquire(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	warm(t, s)
-	s.co.cost.Store(int64(db.RunBudget / 4)) // runs of four: a new run queues
-
-	locker, err := pool.New(ctx, pool.Options{Name: "locker", URL: url, MaxConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer locker.Close()
-	lc, err := locker.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lc.Release()
-	if _, err := lc.PgConn().Exec(ctx, "SELECT pg_advisory_lock(1)").ReadAll(); err != nil {
-		t.Fatal(err)
-	}
-	blocked := make(chan error, 1)
-	go func() {
-		f, err := s.Fetch(ctx, [][]byte{[]byte("1")}, nil)
-		if err == nil && string(f.Body) != "1" {
-			err = fmt.Errorf("got %q; want 1", f.Body)
-		}
-		blocked <- err
-	}()
-	waitFor(t, "the first run to block on the lock", func() bool {
-		var n int
-		err := lc.Conn().QueryRow(ctx, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").Scan(&n)
-		return err == nil && n == 1
-	})
-	second := make(chan error, 1)
-	go func() {
-		f, err := s.Fetch(ctx, [][]byte{[]byte("2")}, nil)
-		if err == nil && string(f.Body) != "2" {
-			err = fmt.Errorf("got %q; want 2", f.Body)
-		}
-		second <- err
-	}()
-	waitFor(t, "the second run to queue for its turn", func() bool {
-		s.co.mu.Lock()
-		defer s.co.mu.Unlock()
-		return len(s.co.queue) == 1
-	})
-	if err := <-second; err != nil {
-		t.Fatalf("the queued request: %v", err)
-	}
-	select {
-	case err := <-blocked:
-		t.Fatalf("the blocked request ended (%v) before the lock was released", err)
-	default:
-	}
-	if _, err := lc.PgConn().Exec(ctx, "SELECT pg_advisory_unlock(1)").ReadAll(); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-blocked; err != nil {
-		t.Fatalf("the blocked request: %v", err)
-	}
-	s.co.mu.Lock()
-	running, queued := s.co.running, len(s.co.queue)
-	s.co.mu.Unlock()
-	if running != 0 || queued != 0 {
-		t.Errorf("after both runs: %d running, %d queued; want none", running, queued)
-	}
-}
-
-// TestPanickingRunReleasesEverything: a run that panics (a bug) fails its
-// members with an error instead of leaving them waiting, passes its turn
-// on, closes its connection, and panics again in the leader only; the
-// next request runs as usual.
-func TestPanickingRunReleasesEverything(t *testing.T) {
-	ctx := context.Background()
-	db, _ := newCoalesceDB(t, 1)
-	db.MaxRuns = 1
-	s, err := Compile(ctx, db, StatementOptions{Name: "item", Shape: Value, Coalesce: true,
-		SQL: `SELECT name FROM item WHERE id = $1`})
-	if err != nil {
-		t.Fatal(err)
-	}
-	warm(t, s)
-	hold, err := db.Pool.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runHook = func() { panic("injected") }
-	defer func() { runHook = nil }()
-	const n = 8
-	errs := make([]error, n)
-	panicked := make([]any, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { panicked[i] = recover() }()
-			_, errs[i] = s.Fetch(ctx, [][]byte{[]byte(strconv.Itoa(i + 1))}, nil)
-		}()
-	}
-	waitFor(t, "every request to join a run", func() bool { return s.CoalesceStats().Waiting == n })
-	hold.Release()
-	wg.Wait()
-	runHook = nil
-	leaders, failed := 0, 0
-	for i := range n {
-		switch {
-		case panicked[i] != nil:
-			if !strings.Contains(fmt.Sprint(panicked[i]), "injected") {
-				t.Errorf("request %d panicked with %v; want the injected panic", i, panicked[i])
-			}
-			leaders++
-		case errs[i] != nil && strings.Contains(errs[i].Error(), "injected"):
-			failed++
-		default:
-			t.Errorf("request %d: got error %v, no panic; want the run's failure", i, errs[i])
-		}
-	}
-	if leaders < 1 || leaders+failed != n {
-		t.Errorf("%d leaders panicked and %d members failed; want every request to end, one panic per run", leaders, failed)
-	}
-	s.co.mu.Lock()
-	running, queued := s.co.running, len(s.co.queue)
-	s.co.mu.Unlock()
-	if running != 0 || queued != 0 || s.CoalesceStats().Waiting != 0 {
-		t.Errorf("after the runs: %d running, %d queued, %d waiting; want none", running, queued, s.CoalesceStats().Waiting)
-	}
-	f, err := s.Fetch(ctx, [][]byte{[]byte("3")}, nil)
-	if err != nil || string(f.Body) != `"item 3"` {
-		t.Fatalf("the next request: %q, %v; want \"item 3\"", f.Body, err)
-	}
+	t.Cleanup(lc.Release)
+	return lc
 }
