@@ -1,6 +1,9 @@
 package engine
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/pgfast/pgfast/sqlexec"
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 var (
 	descCoalescedRuns = prometheus.NewDesc("pgfast_route_coalesced_runs_total",
@@ -30,14 +33,20 @@ func (c *coalesceCollector) Collect(ch chan<- prometheus.Metric) {
 	if st == nil {
 		return
 	}
+	st.eachCoalescing(func(route string, cs sqlexec.CoalesceStats) {
+		ch <- prometheus.MustNewConstMetric(descCoalescedRuns, prometheus.CounterValue, float64(cs.Runs), route)
+		ch <- prometheus.MustNewConstMetric(descCoalescedKeyed, prometheus.CounterValue, float64(cs.Keyed), route)
+		ch <- prometheus.MustNewConstMetric(descCoalesced, prometheus.CounterValue, float64(cs.Members), route)
+		ch <- prometheus.MustNewConstMetric(descCoalesceWaiting, prometheus.GaugeValue, float64(cs.Waiting), route)
+	})
+}
+
+// eachCoalescing calls fn with the name and counts of every route whose
+// statement coalesces.
+func (st *state) eachCoalescing(fn func(route string, cs sqlexec.CoalesceStats)) {
 	for _, rt := range st.routes {
-		if rt.stmt == nil || !rt.stmt.Coalesces() {
-			continue
+		if rt.stmt != nil && rt.stmt.Coalesces() {
+			fn(rt.cfg.Name, rt.stmt.CoalesceStats())
 		}
-		cs := rt.stmt.CoalesceStats()
-		ch <- prometheus.MustNewConstMetric(descCoalescedRuns, prometheus.CounterValue, float64(cs.Runs), rt.cfg.Name)
-		ch <- prometheus.MustNewConstMetric(descCoalescedKeyed, prometheus.CounterValue, float64(cs.Keyed), rt.cfg.Name)
-		ch <- prometheus.MustNewConstMetric(descCoalesced, prometheus.CounterValue, float64(cs.Members), rt.cfg.Name)
-		ch <- prometheus.MustNewConstMetric(descCoalesceWaiting, prometheus.GaugeValue, float64(cs.Waiting), rt.cfg.Name)
 	}
 }

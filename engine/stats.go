@@ -7,6 +7,7 @@ import (
 	"github.com/pgfast/pgfast/cache"
 	"github.com/pgfast/pgfast/limiter"
 	"github.com/pgfast/pgfast/pool"
+	"github.com/pgfast/pgfast/sqlexec"
 	"github.com/pgfast/pgfast/upstream"
 )
 
@@ -73,15 +74,11 @@ func (e *Engine) Stats() Stats {
 		ConnsOpen: int64(e.conns.Load()), ConnsRejected: sc.connsOver.Load()}
 	s.Process = processStats()
 	s.Routes = e.metrics.routeStats()
-	for _, rt := range st.routes {
-		if rt.stmt == nil || !rt.stmt.Coalesces() {
-			continue
-		}
-		cs := rt.stmt.CoalesceStats()
-		rs := s.Routes[rt.cfg.Name]
+	st.eachCoalescing(func(route string, cs sqlexec.CoalesceStats) {
+		rs := s.Routes[route]
 		rs.Coalesce = &RouteCoalesce{Runs: cs.Runs, KeyedRuns: cs.Keyed, Requests: cs.Members, Waiting: cs.Waiting}
-		s.Routes[rt.cfg.Name] = rs
-	}
+		s.Routes[route] = rs
+	})
 	s.Reloads = e.reloads.list()
 	s.Upstreams = make(map[string]upstream.Stats, len(st.upstreams))
 	for name, gu := range st.upstreams {

@@ -71,12 +71,7 @@ func TestRunsGatherWhileEnoughRunsAreUnderWay(t *testing.T) {
 	if st := s.CoalesceStats(); st.Runs != 3 || st.Members != n || st.Waiting != 0 {
 		t.Errorf("coalesce stats %+v; want %d requests in 3 runs", st, n)
 	}
-	s.co.mu.Lock()
-	running, queued := s.co.running, len(s.co.queue)
-	s.co.mu.Unlock()
-	if running != 0 || queued != 0 {
-		t.Errorf("after the runs: %d running, %d queued; want none", running, queued)
-	}
+	checkDrained(t, s)
 }
 
 // TestQueuedRunStopsWaitingForABlockedRun: the run under way is blocked
@@ -105,27 +100,13 @@ func TestQueuedRunStopsWaitingForABlockedRun(t *testing.T) {
 	if _, err := lc.PgConn().Exec(ctx, "SELECT pg_advisory_lock(1)").ReadAll(); err != nil {
 		t.Fatal(err)
 	}
-	blocked := make(chan error, 1)
-	go func() {
-		f, err := s.Fetch(ctx, [][]byte{[]byte("1")}, nil)
-		if err == nil && string(f.Body) != "1" {
-			err = fmt.Errorf("got %q; want 1", f.Body)
-		}
-		blocked <- err
-	}()
+	blocked := fetchAsync(s, "1", "1")
 	waitFor(t, "the first run to block on the lock", func() bool {
 		var n int
 		err := lc.Conn().QueryRow(ctx, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").Scan(&n)
 		return err == nil && n == 1
 	})
-	second := make(chan error, 1)
-	go func() {
-		f, err := s.Fetch(ctx, [][]byte{[]byte("2")}, nil)
-		if err == nil && string(f.Body) != "2" {
-			err = fmt.Errorf("got %q; want 2", f.Body)
-		}
-		second <- err
-	}()
+	second := fetchAsync(s, "2", "2")
 	waitFor(t, "the second run to queue for its turn", func() bool {
 		s.co.mu.Lock()
 		defer s.co.mu.Unlock()
@@ -145,12 +126,7 @@ func TestQueuedRunStopsWaitingForABlockedRun(t *testing.T) {
 	if err := <-blocked; err != nil {
 		t.Fatalf("the blocked request: %v", err)
 	}
-	s.co.mu.Lock()
-	running, queued := s.co.running, len(s.co.queue)
-	s.co.mu.Unlock()
-	if running != 0 || queued != 0 {
-		t.Errorf("after both runs: %d running, %d queued; want none", running, queued)
-	}
+	checkDrained(t, s)
 }
 
 // TestPanickingRunReleasesEverything: a run that panics (a bug) fails its
@@ -206,14 +182,35 @@ func TestPanickingRunReleasesEverything(t *testing.T) {
 	if leaders < 1 || leaders+failed != n {
 		t.Errorf("%d leaders panicked and %d members failed; want every request to end, one panic per run", leaders, failed)
 	}
+	checkDrained(t, s)
+	f, err := s.Fetch(ctx, [][]byte{[]byte("3")}, nil)
+	if err != nil || string(f.Body) != `"item 3"` {
+		t.Fatalf("the next request: %q, %v; want \"item 3\"", f.Body, err)
+	}
+}
+
+// fetchAsync fetches key in the background; the channel gets nil when the
+// answer is want, else what went wrong.
+func fetchAsync(s *Statement, key, want string) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		f, err := s.Fetch(context.Background(), [][]byte{[]byte(key)}, nil)
+		if err == nil && string(f.Body) != want {
+			err = fmt.Errorf("key %s: got %q; want %s", key, f.Body, want)
+		}
+		done <- err
+	}()
+	return done
+}
+
+// checkDrained fails t unless no run of s is under way, queued or
+// waiting.
+func checkDrained(t *testing.T, s *Statement) {
+	t.Helper()
 	s.co.mu.Lock()
 	running, queued := s.co.running, len(s.co.queue)
 	s.co.mu.Unlock()
 	if running != 0 || queued != 0 || s.CoalesceStats().Waiting != 0 {
 		t.Errorf("after the runs: %d running, %d queued, %d waiting; want none", running, queued, s.CoalesceStats().Waiting)
-	}
-	f, err := s.Fetch(ctx, [][]byte{[]byte("3")}, nil)
-	if err != nil || string(f.Body) != `"item 3"` {
-		t.Fatalf("the next request: %q, %v; want \"item 3\"", f.Body, err)
 	}
 }
