@@ -48,7 +48,8 @@ func ReleaseBinaryPages() (int64, error) {
 	}
 	type mapping struct {
 		start, end uintptr
-		ok         bool // read-only, of exe, no private pages
+		exe        bool // a mapping of the executable
+		ok         bool // and read-only, no private pages: released
 		rss        int64
 	}
 	var ms []mapping
@@ -66,8 +67,9 @@ func ReleaseBinaryPages() (int64, error) {
 			if len(f) >= 6 {
 				path = string(f[5])
 			}
-			ms = append(ms, mapping{start: uintptr(start), end: uintptr(end),
-				ok: err1 == nil && err2 == nil && path == exe && (perm == "r-xp" || perm == "r--p")})
+			m := mapping{start: uintptr(start), end: uintptr(end), exe: err1 == nil && err2 == nil && path == exe}
+			m.ok = m.exe && (perm == "r-xp" || perm == "r--p")
+			ms = append(ms, m)
 			continue
 		}
 		if len(ms) == 0 {
@@ -83,23 +85,56 @@ func ReleaseBinaryPages() (int64, error) {
 			m.rss = kilobytes(line[len("Rss:"):])
 		}
 	}
+	// Readahead off first, on every mapping of the file: a first read
+	// of a page of the writable data would otherwise read megabytes of
+	// the neighbouring tables into the page cache, in large folios that
+	// later faults map whole.
+	for _, m := range ms {
+		if !m.exe {
+			continue
+		}
+		if err := madvise(m.start, m.end, unix.MADV_NOHUGEPAGE, unix.MADV_RANDOM); err != nil {
+			return 0, err
+		}
+	}
 	var released int64
 	for _, m := range ms {
 		if !m.ok {
 			continue
 		}
-		if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, m.start, m.end-m.start, syscall.MADV_NOHUGEPAGE); e != 0 {
-			return released, fmt.Errorf("cannot madvise %x-%x: %w", m.start, m.end, e)
-		}
-		if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, m.start, m.end-m.start, syscall.MADV_RANDOM); e != 0 {
-			return released, fmt.Errorf("cannot madvise %x-%x: %w", m.start, m.end, e)
-		}
-		if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, m.start, m.end-m.start, syscall.MADV_DONTNEED); e != 0 {
-			return released, fmt.Errorf("cannot madvise %x-%x: %w", m.start, m.end, e)
+		if err := madvise(m.start, m.end, unix.MADV_DONTNEED); err != nil {
+			return released, err
 		}
 		released += m.rss
 	}
+	if err := dropFromPageCache(exe); err != nil {
+		return released, err
+	}
+	// The process kept running meanwhile (the GC, the listeners, pgx's
+	// health checks): what it touched between the unmapping and the drop
+	// came back mapped from the folios still cached, whole. MADV_PAGEOUT
+	// unmaps and reclaims those folios; what is in use comes back a page
+	// at a time.
+	for _, m := range ms {
+		if m.ok {
+			if err := madvise(m.start, m.end, unix.MADV_PAGEOUT); err != nil {
+				return released, err
+			}
+		}
+	}
 	return released, dropFromPageCache(exe)
+}
+
+// madvise gives the advice, in order, for the pages from start to end.
+func madvise(start, end uintptr, advice ...int) error {
+	for _, a := range advice {
+		// syscall, not unix.Madvise: the range is the kernel's mapping,
+		// not memory Go allocated, so it stays a uintptr.
+		if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, start, end-start, uintptr(a)); e != 0 {
+			return fmt.Errorf("cannot madvise %x-%x (%d): %w", start, end, a, e)
+		}
+	}
+	return nil
 }
 
 // dropFromPageCache asks the kernel to drop the clean pages of the file at

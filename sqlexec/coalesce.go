@@ -13,15 +13,17 @@ import (
 // Coalescing. Under load the pool's gate is full and requests for a route
 // queue for a connection, each to spend one round trip on one statement.
 // A coalescing statement lets them share: the first request to find no
-// leader waiting becomes the leader of a run and waits at the gate as
-// usual; requests for the same statement that arrive meanwhile join its
-// run instead of queueing themselves. When the leader gets a connection it
-// pipelines the whole run on it, each member's Bind and Execute followed by
-// its own Sync (so each is its own implicit transaction, its settings SET
-// LOCAL to it, its error its own), reads the results in order and encodes
-// each into its member's buffer. A run of one is the ordinary execution.
-// With a free slot at the gate the leader gets a connection at once and
-// runs alone: runs grow only while every connection is busy.
+// run gathering becomes the leader of a run, which waits at the gate as
+// usual; requests for the same statement that arrive meanwhile join it
+// instead of queueing themselves. Once the run has a connection it is
+// answered in one keyed statement (keyed.go) or pipelined, each member's
+// Bind and Execute followed by its own Sync (so each is its own implicit
+// transaction, its settings SET LOCAL to it, its error its own), and each
+// result is encoded into its member's buffer. A run of one is the
+// ordinary execution. With a free slot at the gate the run gets a
+// connection at once and runs alone: runs grow only while every connection
+// is busy. A run that may gather is conducted by a runner goroutine
+// (runner.go), not by its leader's.
 
 // maxCoalesced bounds a run: enough to amortize a round trip over many
 // requests, few enough that the messages sent ahead of reading stay small.
@@ -40,6 +42,9 @@ type coalescer struct {
 	// budget; queue holds the runs waiting for a turn, oldest first.
 	running int
 	queue   []*run
+	// expiry ends the wait for a turn of the queued runs older than the
+	// pool's acquire timeout (expire); created with the first queued run.
+	expiry *time.Timer
 
 	// cost is a moving average of the connection time per request (a
 	// run's time divided by its members), in nanoseconds; 0 until the
@@ -56,8 +61,9 @@ type coalescer struct {
 type run struct {
 	members []*member
 	keys    []byte // the members' values as an array, for a keyed run
-	// turn receives when a queued run may go on (a running one ended).
-	turn chan struct{}
+	// queued is when the run joined its statement's queue to wait for
+	// a turn; zero when it never waited for one.
+	queued time.Time
 }
 
 // member is one request waiting on a run.
@@ -70,12 +76,15 @@ type member struct {
 	acquired time.Time
 	noRows   bool
 	err      error
-	// done receives once the leader has filled out, noRows and err.
+	// crashed is, for a run's leader, the panic that ended the run
+	// (answer), raised again by Fetch on the leader's own goroutine.
+	crashed any
+	// done receives once the run has filled out, noRows and err.
 	done chan struct{}
 }
 
 var (
-	runPool    = sync.Pool{New: func() any { return &run{turn: make(chan struct{}, 1)} }}
+	runPool    = sync.Pool{New: func() any { return new(run) }}
 	memberPool = sync.Pool{New: func() any { return &member{done: make(chan struct{}, 1)} }}
 )
 
@@ -132,13 +141,16 @@ func (s *Statement) Fetch(ctx context.Context, args [][]byte, dst []byte) (Fetch
 		r.members = append(r.members, m)
 		c.waiting.Add(1)
 		c.mu.Unlock()
-		<-m.done
 	} else {
 		s.lead(m) // unlocks c.mu
 	}
-	f, err := Fetched{Body: m.out, NoRows: m.noRows, AcquireWait: m.waited()}, m.err
+	<-m.done
+	f, err, crashed := Fetched{Body: m.out, NoRows: m.noRows, AcquireWait: m.waited()}, m.err, m.crashed
 	*m = member{done: m.done}
 	memberPool.Put(m)
+	if crashed != nil {
+		panic(crashed) // the leader's request fails as any handler panic does
+	}
 	return f, err
 }
 
@@ -150,28 +162,44 @@ func (s *Statement) fill(x *Rows, dst []byte) (Fetched, error) {
 	return f, err
 }
 
-// lead starts a run with m, called with s.co.mu held: it waits for a
-// connection while later requests join, then answers every member.
+// lead starts a run with m, called with s.co.mu held (it unlocks it). A
+// run of one (a slow statement, or one whose cost is not known yet) is
+// conducted on m's goroutine; a run that may gather others is handed to a
+// runner (runner.go), or queued for a turn, and m waits on it like any
+// member.
 func (s *Statement) lead(m *member) {
 	c := s.co
 	r := runPool.Get().(*run)
 	r.members = append(r.members[:0], m)
 	c.gathering = r
 	c.waiting.Add(1)
-	if n := s.db.MaxRuns; n <= 0 || c.running < n || c.limit(s.db.RunBudget) == 1 {
-		// A run of one (a slow statement, or one whose cost is not
-		// known yet) never waits for a turn: it would wait for nothing
-		// it could share.
-		c.running++
+	alone := c.limit(s.db.RunBudget) == 1
+	if n := s.db.MaxRuns; n > 0 && c.running >= n && !alone {
+		// Enough runs are under way: this one gathers until one ends
+		// and hands it its turn, instead of taking a connection with
+		// the few requests it has. A run of one never waits for a
+		// turn: it would wait for nothing it could share.
+		s.enqueue(r)
 		c.mu.Unlock()
-	} else {
-		// Enough runs are under way: this one gathers until one ends,
-		// instead of taking a connection with the few requests it has.
-		c.queue = append(c.queue, r)
-		c.mu.Unlock()
-		s.awaitTurn(r)
+		return
 	}
+	c.running++
+	c.mu.Unlock()
+	if !alone {
+		dispatch(s, r)
+		return
+	}
+	if next := s.conduct(r); next != nil {
+		dispatch(s, next)
+	}
+}
 
+// conduct waits for a connection for r while later requests join,
+// answers every member and lets them go. The run's turn passes to the
+// oldest queued run, which conduct returns for its caller to conduct next
+// (nil when none waits).
+func (s *Statement) conduct(r *run) (next *run) {
+	c := s.co
 	x, err := acquire(context.Background(), s.db, s.timeout)
 	c.mu.Lock()
 	if c.gathering == r {
@@ -194,23 +222,21 @@ func (s *Statement) lead(m *member) {
 	}
 	c.mu.Lock()
 	if len(c.queue) > 0 {
-		// The turn goes to the oldest queued run; running stays.
-		next := c.queue[0]
+		// running stays: next takes r's place.
+		next = c.queue[0]
 		c.queue = slices.Delete(c.queue, 0, 1)
-		next.turn <- struct{}{}
 	} else {
 		c.running--
 	}
 	c.mu.Unlock()
-	for _, o := range r.members[1:] {
+	r.members[0].crashed = crashed
+	for _, o := range r.members {
 		o.done <- struct{}{}
 	}
 	clear(r.members)
-	r.members, r.keys = r.members[:0], r.keys[:0]
+	r.members, r.keys, r.queued = r.members[:0], r.keys[:0], time.Time{}
 	runPool.Put(r)
-	if crashed != nil {
-		panic(crashed) // the leader's request fails as any handler panic does
-	}
+	return next
 }
 
 // runHook, when set (tests), is called before a run is answered.
@@ -219,8 +245,8 @@ var runHook func()
 // answer answers r on x. A panic on the way (a bug in encoding, in the
 // driver) must not strand the run: every member gets an error, the
 // connection, in an unknown state, is closed and released, and the panic
-// is returned, with its stack, for lead to raise again once the members
-// are let go and the run's turn is passed on.
+// is returned, with its stack, for the leader's Fetch to raise again once
+// the members are let go and the run's turn is passed on.
 func (s *Statement) answer(x *Rows, r *run, now time.Time) (crashed any) {
 	defer func() {
 		p := recover()
@@ -253,35 +279,49 @@ func (s *Statement) answer(x *Rows, r *run, now time.Time) (crashed any) {
 	return nil
 }
 
-// awaitTurn waits until a run that ends hands queued run r its turn, for
-// at most the pool's acquire timeout: past it r goes on to take a
-// connection as any run would. Runs ahead that are blocked (a lock, a
-// statement suddenly slow) then cost r's requests one acquire timeout
-// before they meet the gate's, not the blocked runs' whole statement
-// timeout.
-func (s *Statement) awaitTurn(r *run) {
-	wait := s.db.Pool.AcquireTimeout()
-	if wait <= 0 {
-		<-r.turn
-		return
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-r.turn:
-		return
-	case <-t.C:
-	}
+// enqueue queues r for a turn, called with s.co.mu held. A queued run
+// waits for its turn at most the pool's acquire timeout: past it, expire
+// sends it on to take a connection as any run would, so that runs ahead
+// that are blocked (a lock, a statement suddenly slow) cost its requests
+// one acquire timeout before they meet the gate's, not the blocked runs'
+// whole statement timeout.
+func (s *Statement) enqueue(r *run) {
 	c := s.co
+	r.queued = time.Now()
+	c.queue = append(c.queue, r)
+	wait := s.db.Pool.AcquireTimeout()
+	switch {
+	case wait <= 0 || len(c.queue) > 1:
+		// No bound, or the timer is armed for an older run: expire
+		// rearms it for the runs behind.
+	case c.expiry == nil:
+		c.expiry = time.AfterFunc(wait, s.expire)
+	default:
+		c.expiry.Reset(wait)
+	}
+}
+
+// expire sends the queued runs that have waited the pool's acquire
+// timeout on to the gate, and rearms the timer for the oldest of the rest.
+func (s *Statement) expire() {
+	c := s.co
+	wait := s.db.Pool.AcquireTimeout()
+	now := time.Now()
 	c.mu.Lock()
-	if i := slices.Index(c.queue, r); i >= 0 {
-		c.queue = slices.Delete(c.queue, i, i+1)
-		c.running++
-		c.mu.Unlock()
-		return
+	n := 0
+	for n < len(c.queue) && now.Sub(c.queue[n].queued) >= wait {
+		n++
+	}
+	due := slices.Clone(c.queue[:n])
+	c.queue = slices.Delete(c.queue, 0, n)
+	c.running += n
+	if len(c.queue) > 0 {
+		c.expiry.Reset(wait - now.Sub(c.queue[0].queued))
 	}
 	c.mu.Unlock()
-	<-r.turn // it was handed its turn meanwhile
+	for _, r := range due {
+		dispatch(s, r)
+	}
 }
 
 // limit is how many members a run may take: as many as fit in budget at

@@ -59,10 +59,13 @@ func TestRunsGatherWhileEnoughRunsAreUnderWay(t *testing.T) {
 		// One at a time, so that each joins the newest run.
 		waitFor(t, "the request to join a run", func() bool { return s.CoalesceStats().Waiting == int64(i+1) })
 	}
-	// Three runs of four: the first waits at the gate, the two others
-	// for it to end.
+	// Three runs of four: the first waits at the gate (its runner's
+	// wait), the two others for it to end.
 	if st := db.Pool.Stats(); st.GateWaiting != 1 {
 		t.Errorf("%d requests wait at the gate; want only the first run's leader", st.GateWaiting)
+	}
+	if n := busyRunners(); n != 1 {
+		t.Errorf("%d runners busy; want one, for the run at the gate (a queued run has no goroutine)", n)
 	}
 	for _, c := range held {
 		c.Release()
