@@ -77,7 +77,9 @@ func TestRunStandalone(t *testing.T) {
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*TCPDialer).tcpAddrsClean"),
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp/stackless.funcWorker"))
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp/stackless.funcWorker"),
+		// sqlexec's runners end 2 s after their last run.
+		goleak.IgnoreAnyFunction("github.com/pgfast/pgfast/sqlexec.(*runner).loop"))
 	dir := t.TempDir()
 	var out, progress lockedBuffer
 	opts := Options{

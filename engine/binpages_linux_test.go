@@ -35,10 +35,17 @@ func TestReleaseBinaryPages(t *testing.T) {
 	if released < 1<<20 || after >= before {
 		t.Fatalf("released %d bytes; RssFile %d before, %d after; want over 1 MiB released and RssFile lower", released, before, after)
 	}
-	// The text is read back a page at a time, without readahead and not
-	// as huge pages: its mapping's VmFlags say rr (MADV_RANDOM) and nh.
-	if flags := textFlags(t); !bytes.Contains(flags, []byte(" rr")) || !bytes.Contains(flags, []byte(" nh")) {
-		t.Fatalf("the executable's text mapping has VmFlags %q; want rr and nh", flags)
+	// Pages are read back one at a time, without readahead and not as
+	// huge pages: every mapping of the executable, the writable data's
+	// too, has VmFlags rr (MADV_RANDOM) and nh.
+	maps := exeFlags(t)
+	if _, ok := maps["r-xp"]; !ok {
+		t.Fatalf("no text mapping of the executable among %q", maps)
+	}
+	for perm, flags := range maps {
+		if !bytes.Contains(flags, []byte(" rr")) || !bytes.Contains(flags, []byte(" nh")) {
+			t.Errorf("the executable's %s mapping has VmFlags %q; want rr and nh", perm, flags)
+		}
 	}
 	// Code and tables the release unmapped are mapped back on use.
 	if got := processStats(); got.RSSBytes <= 0 {
@@ -53,8 +60,9 @@ func TestReleaseBinaryPages(t *testing.T) {
 	}
 }
 
-// textFlags returns the VmFlags line of the executable's text mapping.
-func textFlags(t *testing.T) []byte {
+// exeFlags returns the VmFlags line of each mapping of the executable,
+// by its permissions (the last one of each).
+func exeFlags(t *testing.T) map[string][]byte {
 	t.Helper()
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
@@ -64,17 +72,20 @@ func textFlags(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inText := false
+	flags := map[string][]byte{}
+	perm := ""
 	for _, line := range bytes.Split(b, []byte("\n")) {
 		f := bytes.Fields(line)
-		if len(f) >= 6 && bytes.IndexByte(f[0], '-') > 0 {
-			inText = string(f[1]) == "r-xp" && string(f[5]) == exe
+		if len(f) >= 5 && bytes.IndexByte(f[0], '-') > 0 && len(f[1]) == 4 {
+			perm = ""
+			if len(f) >= 6 && string(f[5]) == exe {
+				perm = string(f[1])
+			}
 			continue
 		}
-		if inText && bytes.HasPrefix(line, []byte("VmFlags:")) {
-			return line
+		if perm != "" && bytes.HasPrefix(line, []byte("VmFlags:")) {
+			flags[perm] = line
 		}
 	}
-	t.Fatal("no text mapping of the executable in /proc/self/smaps")
-	return nil
+	return flags
 }

@@ -10,11 +10,25 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/pgfast/pgfast/config"
 	"github.com/pgfast/pgfast/embedpg/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.RunMain(m) }
+
+// leakChecks are goleak's options for a test that checks that what its
+// requests started has ended: besides ignore (goleak.IgnoreCurrent, taken
+// before the requests), the goroutines that outlive requests by design,
+// fasthttp's idle workers and sqlexec's runners (which end 2 s after
+// their last run).
+func leakChecks(ignore goleak.Option) []goleak.Option {
+	return []goleak.Option{ignore,
+		goleak.IgnoreTopFunction("github.com/valyala/fasthttp.(*workerPool).workerFunc"),
+		goleak.IgnoreAnyFunction("github.com/pgfast/pgfast/sqlexec.(*runner).loop"),
+	}
+}
 
 // testServer is an engine serving on free loopback ports.
 type testServer struct {

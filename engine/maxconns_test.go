@@ -110,7 +110,7 @@ func TestMaxConnsAnswersJSON503(t *testing.T) {
 	c2.Close()
 	c3.Close()
 	c4.Close()
-	goleak.VerifyNone(t, ignore, goleak.IgnoreTopFunction("github.com/valyala/fasthttp.(*workerPool).workerFunc"))
+	goleak.VerifyNone(t, leakChecks(ignore)...)
 }
 
 // TestMaxConnsAnswersJSON503OverTLS: a refused TLS client gets the same

@@ -103,7 +103,7 @@ func TestGateFullAnswers503WithinAcquireTimeout(t *testing.T) {
 	testClient.CloseIdleConnections()
 	// fasthttp keeps idle workers for a while (MaxIdleWorkerDuration): they
 	// are its pool, not a leak.
-	goleak.VerifyNone(t, ignore, goleak.IgnoreTopFunction("github.com/valyala/fasthttp.(*workerPool).workerFunc"))
+	goleak.VerifyNone(t, leakChecks(ignore)...)
 }
 
 func TestClientDisconnectCancelsQuery(t *testing.T) {

@@ -190,7 +190,7 @@ server: {stream_min_rate: 0, write_timeout: 120s}
 		}
 	}
 	testClient.CloseIdleConnections()
-	goleak.VerifyNone(t, ignore, goleak.IgnoreTopFunction("github.com/valyala/fasthttp.(*workerPool).workerFunc"))
+	goleak.VerifyNone(t, leakChecks(ignore)...)
 }
 
 // TestSlowQueryReaderReleasesConnection: the same for /v1/query, on an

@@ -24,9 +24,10 @@ func busyRunners() int64 {
 	return runnersLive.Load() - int64(len(idleRunners.list))
 }
 
-// TestGatheringRunsRunOnRunners: a run that may gather is conducted by a
-// runner, never by its leader's request goroutine; a run of one (cost not
-// yet known) is conducted by its own request's.
+// TestGatheringRunsRunOnRunners: a run that may gather, or whose
+// statement's cost is not known yet, is conducted by a runner, never by
+// its leader's request goroutine; the run of one of a statement known to
+// be slower than the budget is conducted by its own request's.
 func TestGatheringRunsRunOnRunners(t *testing.T) {
 	ctx := context.Background()
 	db, _ := newCoalesceDB(t, 1)
@@ -46,8 +47,8 @@ func TestGatheringRunsRunOnRunners(t *testing.T) {
 	defer func() { runHook = nil }()
 
 	warm(t, s)
-	if len(where) != 1 || where[0] {
-		t.Fatalf("the first execution (cost unknown) ran on a runner: %v; want on its request's goroutine", where)
+	if len(where) != 1 || !where[0] {
+		t.Fatalf("where the first execution (cost unknown) ran, on a runner or not: %v; want [true]", where)
 	}
 	where = nil
 	hold, err := db.Pool.Acquire(ctx)
@@ -71,6 +72,15 @@ func TestGatheringRunsRunOnRunners(t *testing.T) {
 	wg.Wait()
 	if len(where) != 1 || !where[0] {
 		t.Errorf("runs conducted on a runner: %v; want one run, on a runner", where)
+	}
+
+	where = nil
+	s.co.cost.Store(int64(2 * db.RunBudget)) // slower than the budget: runs of one
+	if _, err := s.Fetch(ctx, [][]byte{[]byte("1")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(where) != 1 || where[0] {
+		t.Errorf("a slow statement's run of one conducted on a runner: %v; want [false]", where)
 	}
 }
 
