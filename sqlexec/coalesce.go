@@ -162,13 +162,13 @@ func (s *Statement) fill(x *Rows, dst []byte) (Fetched, error) {
 	return f, err
 }
 
-// lead starts a run with m, called with s.co.mu held (it unlocks it). The
-// run of one of a statement known to be slow is conducted on m's
-// goroutine; any other run is handed to a runner (runner.go), or queued
-// for a turn, and m waits on it like any member. A statement whose cost is
-// not known yet (the first burst after start or reload) runs alone too,
-// but on runners: its requests' goroutines would otherwise all wait at the
-// gate and keep the stacks that wait grew.
+// lead starts a run with m, called with s.co.mu held (it unlocks it). A
+// run of one (a slow statement, or one whose cost is not known yet) is
+// conducted on m's goroutine; a run that may gather others is handed to a
+// runner (runner.go), or queued for a turn, and m waits on it like any
+// member. (Runners for a first burst of unknown cost, one per request,
+// measured worse: a thousand runner stacks at once, on top of the
+// requests'.)
 func (s *Statement) lead(m *member) {
 	c := s.co
 	r := runPool.Get().(*run)
@@ -176,7 +176,6 @@ func (s *Statement) lead(m *member) {
 	c.gathering = r
 	c.waiting.Add(1)
 	alone := c.limit(s.db.RunBudget) == 1
-	inline := alone && c.cost.Load() > 0
 	if n := s.db.MaxRuns; n > 0 && c.running >= n && !alone {
 		// Enough runs are under way: this one gathers until one ends
 		// and hands it its turn, instead of taking a connection with
@@ -188,7 +187,7 @@ func (s *Statement) lead(m *member) {
 	}
 	c.running++
 	c.mu.Unlock()
-	if !inline {
+	if !alone {
 		dispatch(s, r)
 		return
 	}

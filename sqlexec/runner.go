@@ -15,9 +15,8 @@ import (
 // less than 4 KiB. Conducting the runs that gather on a few runner
 // goroutines keeps every request goroutine at the stack its parked state
 // needs: some 4 MB fewer at 1000 connections under load (README, Memory).
-// The runs of one of a statement known to be slow stay on their own
-// goroutine: they gather nothing, and a runner for each would add a
-// goroutine per request. A queued run has no
+// Runs of one stay on their own goroutine: they gather nothing, and a
+// runner for each would add a goroutine per request. A queued run has no
 // goroutine: the runner of the run that hands it its turn conducts it next.
 
 // runJob is one run for a runner to conduct.
