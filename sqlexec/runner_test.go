@@ -11,6 +11,17 @@ import (
 	"time"
 )
 
+// itemName compiles the coalescing statement of the runner tests.
+func itemName(t *testing.T, db *DB) *Statement {
+	t.Helper()
+	s, err := Compile(context.Background(), db, StatementOptions{Name: "item", Shape: Value, Coalesce: true,
+		SQL: `SELECT name FROM item WHERE id = $1`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // onRunner reports whether the calling goroutine is a runner.
 func onRunner() bool {
 	buf := make([]byte, 16<<10)
@@ -31,11 +42,7 @@ func busyRunners() int64 {
 func TestGatheringRunsRunOnRunners(t *testing.T) {
 	ctx := context.Background()
 	db, _ := newCoalesceDB(t, 1)
-	s, err := Compile(ctx, db, StatementOptions{Name: "item", Shape: Value, Coalesce: true,
-		SQL: `SELECT name FROM item WHERE id = $1`})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := itemName(t, db)
 	var mu sync.Mutex
 	var where []bool
 	runHook = func() {
@@ -56,20 +63,18 @@ func TestGatheringRunsRunOnRunners(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 6
-	var wg sync.WaitGroup
+	var answers []<-chan error
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			id := strconv.Itoa(i + 1)
-			if f, err := s.Fetch(ctx, [][]byte{[]byte(id)}, nil); err != nil || string(f.Body) != `"item `+id+`"` {
-				t.Errorf("request %s: %q, %v", id, f.Body, err)
-			}
-		}()
+		id := strconv.Itoa(i + 1)
+		answers = append(answers, fetchAsync(s, id, `"item `+id+`"`))
 	}
 	waitFor(t, "every request to join the run", func() bool { return s.CoalesceStats().Waiting == n })
 	hold.Release()
-	wg.Wait()
+	for _, a := range answers {
+		if err := <-a; err != nil {
+			t.Error(err)
+		}
+	}
 	if len(where) != 1 || !where[0] {
 		t.Errorf("runs conducted on a runner: %v; want one run, on a runner", where)
 	}
@@ -90,11 +95,7 @@ func TestIdleRunnersEnd(t *testing.T) {
 	defer runnerIdle.Store(runnerIdle.Swap(int64(20 * time.Millisecond)))
 	ctx := context.Background()
 	db, _ := newCoalesceDB(t, 4)
-	s, err := Compile(ctx, db, StatementOptions{Name: "item", Shape: Value, Coalesce: true,
-		SQL: `SELECT name FROM item WHERE id = $1`})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := itemName(t, db)
 	warm(t, s)
 	var onRunners atomic.Int64
 	runHook = func() {
