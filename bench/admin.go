@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/pgfast/pgfast/engine"
 )
 
 // adminStats is the part of GET /admin/stats the scenarios read: the main
@@ -32,20 +34,13 @@ type adminStats struct {
 		MaxRSSBytes int64 `json:"max_rss_bytes"`
 	} `json:"process"`
 	Routes map[string]struct {
-		Coalesce *routeCoalesce `json:"coalesce"`
+		Coalesce *engine.RouteCoalesce `json:"coalesce"`
 	} `json:"routes"`
 }
 
-// routeCoalesce is a coalescing route's runs, keyed runs and the requests
-// they answered.
-type routeCoalesce struct {
-	Runs      int64 `json:"runs"`
-	KeyedRuns int64 `json:"keyed_runs"`
-	Requests  int64 `json:"requests"`
-}
-
-// coalesced sums the coalescing of every route.
-func (s *adminStats) coalesced() (c routeCoalesce, found bool) {
+// coalesced sums the coalescing runs, keyed runs and requests of every
+// route.
+func (s *adminStats) coalesced() (c engine.RouteCoalesce, found bool) {
 	for _, r := range s.Routes {
 		if r.Coalesce != nil {
 			c.Runs += r.Coalesce.Runs

@@ -107,7 +107,12 @@ func ReleaseBinaryPages() (int64, error) {
 		}
 		released += m.rss
 	}
-	if err := dropFromPageCache(exe); err != nil {
+	f, err := os.Open(exe)
+	if err != nil {
+		return released, fmt.Errorf("cannot open the executable: %w", err)
+	}
+	defer f.Close()
+	if err := dropFromPageCache(f); err != nil {
 		return released, err
 	}
 	// The process kept running meanwhile (the GC, the listeners, pgx's
@@ -122,7 +127,7 @@ func ReleaseBinaryPages() (int64, error) {
 			}
 		}
 	}
-	return released, dropFromPageCache(exe)
+	return released, dropFromPageCache(f)
 }
 
 // madvise gives the advice, in order, for the pages from start to end.
@@ -137,14 +142,9 @@ func madvise(start, end uintptr, advice ...int) error {
 	return nil
 }
 
-// dropFromPageCache asks the kernel to drop the clean pages of the file at
-// path that no process maps from the page cache.
-func dropFromPageCache(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("cannot open the executable: %w", err)
-	}
-	defer f.Close()
+// dropFromPageCache asks the kernel to drop the clean pages of the
+// executable f that no process maps from the page cache.
+func dropFromPageCache(f *os.File) error {
 	if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
 		return fmt.Errorf("cannot drop the executable's pages from the page cache: %w", err)
 	}

@@ -140,11 +140,7 @@ func TestPanickingRunReleasesEverything(t *testing.T) {
 	ctx := context.Background()
 	db, _ := newCoalesceDB(t, 1)
 	db.MaxRuns = 1
-	s, err := Compile(ctx, db, StatementOptions{Name: "item", Shape: Value, Coalesce: true,
-		SQL: `SELECT name FROM item WHERE id = $1`})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := itemName(t, db)
 	warm(t, s)
 	hold, err := db.Pool.Acquire(ctx)
 	if err != nil {

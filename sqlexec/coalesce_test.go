@@ -139,6 +139,18 @@ func testCoalescedRuns(t *testing.T, keyed bool) {
 	}
 }
 
+// itemName compiles `SELECT name FROM item WHERE id = $1`,
+// coalescing, as a Value.
+func itemName(t *testing.T, db *DB) *Statement {
+	t.Helper()
+	s, err := Compile(context.Background(), db, StatementOptions{Name: "item", Shape: Value, Coalesce: true,
+		SQL: `SELECT name FROM item WHERE id = $1`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // warm runs s once, so that its cost per request is known: until then a
 // run takes one member.
 func warm(t *testing.T, s *Statement) {
@@ -274,11 +286,7 @@ func testKeyedRun(t *testing.T, sql string, keys []any, want []string) {
 func TestCoalescedRunLosingItsConnection(t *testing.T) {
 	ctx := context.Background()
 	db, url := newCoalesceDB(t, 1)
-	s, err := Compile(ctx, db, StatementOptions{Name: "item", Shape: Value, Coalesce: true,
-		SQL: `SELECT name FROM item WHERE id = $1`})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := itemName(t, db)
 	warm(t, s)
 	hold, err := db.Pool.Acquire(ctx)
 	if err != nil {

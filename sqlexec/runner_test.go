@@ -11,17 +11,6 @@ import (
 	"time"
 )
 
-// itemName compiles the coalescing statement of the runner tests.
-func itemName(t *testing.T, db *DB) *Statement {
-	t.Helper()
-	s, err := Compile(context.Background(), db, StatementOptions{Name: "item", Shape: Value, Coalesce: true,
-		SQL: `SELECT name FROM item WHERE id = $1`})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // onRunner reports whether the calling goroutine is a runner.
 func onRunner() bool {
 	buf := make([]byte, 16<<10)
