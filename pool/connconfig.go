@@ -21,6 +21,10 @@ import (
 // a second covers a slow network without holding a dead request for long.
 const cancelGrace = time.Second
 
+// pgxCacheSize bounds pgx's per-connection statement (or description) cache,
+// which only pgx.Conn's Query fills: role checks, tests, tools.
+const pgxCacheSize = 16
+
 // poolConfig turns validated, defaulted options into a pgxpool.Config. Every
 // session parameter goes into the startup packet (ConnConfig.RuntimeParams),
 // which the server applies while it authenticates: no SET round trip per
@@ -67,10 +71,19 @@ func poolConfig(o Options, afterConnect func(context.Context, *pgx.Conn) error, 
 		// rather than to the login user.
 		cc.RuntimeParams["role"] = o.Role
 	}
+	// pgx keeps its own statement and description caches per connection,
+	// each a map made at its full capacity (512 by default: ~25 KB a map).
+	// pgfast's statements never go through them (route statements are
+	// prepared by name, raw SQL through sqlexec's cache); only pgx.Conn's
+	// own Query does, on cold paths. So each connection gets the one cache
+	// its mode reads, small: 50 connections otherwise hold 2.5 MB of empty
+	// maps, which the GC's heap goal doubles.
+	cc.StatementCacheCapacity, cc.DescriptionCacheCapacity = pgxCacheSize, 0
 	if o.DescribeOnly {
 		// Unnamed statements only; descriptions are cached on the client so
 		// a query is still one round trip (DescribeExec would take two).
 		cc.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+		cc.StatementCacheCapacity, cc.DescriptionCacheCapacity = 0, pgxCacheSize
 	}
 	// pgx's default reaction to a cancelled context is to break the socket,
 	// which leaves the query running on the server until it next writes. A
