@@ -87,6 +87,10 @@ func (p *Pool) Name() string { return p.opts.Name }
 // before it gives up (Options.AcquireTimeout); 0: as long as ctx allows.
 func (p *Pool) AcquireTimeout() time.Duration { return p.opts.AcquireTimeout }
 
+// Slots is the size of the gate: how many callers hold a connection (or
+// wait for one past the gate) at once (Options.MaxConcurrentQueries).
+func (p *Pool) Slots() int { return p.gate.size() }
+
 // Acquire waits for a slot at the gate, then takes a connection from the
 // pool. When no slot frees up within AcquireTimeout it returns a *BusyError
 // (see IsBusy and RetryAfter); when ctx ends first it returns ctx's error,

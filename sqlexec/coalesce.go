@@ -162,38 +162,41 @@ func (s *Statement) fill(x *Rows, dst []byte) (Fetched, error) {
 	return f, err
 }
 
-// lead starts a run with m, called with s.co.mu held (it unlocks it). A
-// run of one (a slow statement, or one whose cost is not known yet) is
-// conducted on m's goroutine; a run that may gather others is handed to a
-// runner (runner.go), or queued for a turn, and m waits on it like any
-// member. (Runners for a first burst of unknown cost, one per request,
-// measured worse: a thousand runner stacks at once, on top of the
-// requests'.)
+// lead starts a run with m, called with s.co.mu held (it unlocks it): it
+// hands the run to a runner (runner.go), or queues it for a turn, and m
+// waits on it like any member. A request's goroutine never conducts a run:
+// waiting at the gate and driving pgx and the encoder grows a goroutine's
+// stack to 8 KiB, which a parked request then keeps, and a moment of runs
+// of one (a statement that turned slow, or a first burst) would leave every
+// request goroutine with such a stack.
+//
+// While runs of several fit in the budget, DB.MaxRuns bounds the runs under
+// way, so that runs grow instead of multiplying. Runs of one (a statement
+// slower than the budget, or whose cost is not known yet) gather nothing
+// and are bounded by the gate's slots instead: they get every connection
+// they would get without coalescing, on as many runners, and the requests
+// past that queue with no goroutine busy on their behalf.
 func (s *Statement) lead(m *member) {
 	c := s.co
 	r := runPool.Get().(*run)
 	r.members = append(r.members[:0], m)
 	c.gathering = r
 	c.waiting.Add(1)
-	alone := c.limit(s.db.RunBudget) == 1
-	if n := s.db.MaxRuns; n > 0 && c.running >= n && !alone {
-		// Enough runs are under way: this one gathers until one ends
-		// and hands it its turn, instead of taking a connection with
-		// the few requests it has. A run of one never waits for a
-		// turn: it would wait for nothing it could share.
+	bound := s.db.MaxRuns
+	if c.limit(s.db.RunBudget) == 1 {
+		bound = s.db.Pool.Slots()
+	}
+	if bound > 0 && c.running >= bound {
+		// Enough runs are under way: this one gathers (if it may) until
+		// one ends and hands it its turn, instead of taking a connection
+		// with the few requests it has.
 		s.enqueue(r)
 		c.mu.Unlock()
 		return
 	}
 	c.running++
 	c.mu.Unlock()
-	if !alone {
-		dispatch(s, r)
-		return
-	}
-	if next := s.conduct(r); next != nil {
-		dispatch(s, next)
-	}
+	dispatch(s, r)
 }
 
 // conduct waits for a connection for r while later requests join,

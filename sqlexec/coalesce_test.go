@@ -167,7 +167,7 @@ func TestSlowStatementsDoNotCoalesce(t *testing.T) {
 	ctx := context.Background()
 	db, _ := newCoalesceDB(t, 1)
 	db.RunBudget = 2 * time.Millisecond
-	db.MaxRuns = 1 // a run of one never waits for a turn
+	db.MaxRuns = 1 // runs of one are bounded by the gate's slots instead
 	s, err := Compile(ctx, db, StatementOptions{Name: "slow", Shape: Value, Coalesce: true,
 		SQL: `SELECT $1::int FROM pg_sleep(0.02)`, Lateral: `SELECT pgfast_k.v::int FROM pg_sleep(0.02)`})
 	if err != nil {
@@ -195,7 +195,10 @@ func TestSlowStatementsDoNotCoalesce(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, "every request to wait at the gate", func() bool { return db.Pool.Stats().GateWaiting == n })
+	waitFor(t, "every request to wait in a run", func() bool { return s.CoalesceStats().Waiting == n })
+	if st := db.Pool.Stats(); st.GateWaiting != 1 {
+		t.Errorf("%d runs wait at the gate; want 1, one per slot of the gate", st.GateWaiting)
+	}
 	hold.Release()
 	wg.Wait()
 	if st := s.CoalesceStats(); st.Runs != 0 {

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pgfast/pgfast/pool"
 )
 
 // onRunner reports whether the calling goroutine is a runner.
@@ -24,11 +26,11 @@ func busyRunners() int64 {
 	return runnersLive.Load() - int64(len(idleRunners.list))
 }
 
-// TestGatheringRunsRunOnRunners: a run that may gather is conducted by a
-// runner, never by its leader's request goroutine; a run of one (cost not
-// known yet, or slower than the budget) is conducted by its own
-// request's.
-func TestGatheringRunsRunOnRunners(t *testing.T) {
+// TestRunsRunOnRunners: every run is conducted by a runner, never by its
+// leader's request goroutine: a run that may gather, and the runs of one of
+// a statement whose cost is not known yet or that is slower than the
+// budget.
+func TestRunsRunOnRunners(t *testing.T) {
 	ctx := context.Background()
 	db, _ := newCoalesceDB(t, 1)
 	s := itemName(t, db)
@@ -43,8 +45,8 @@ func TestGatheringRunsRunOnRunners(t *testing.T) {
 	defer func() { runHook = nil }()
 
 	warm(t, s)
-	if len(where) != 1 || where[0] {
-		t.Fatalf("where the first execution (cost unknown) ran, on a runner or not: %v; want [false]", where)
+	if len(where) != 1 || !where[0] {
+		t.Fatalf("where the first execution (cost unknown) ran, on a runner or not: %v; want [true]", where)
 	}
 	where = nil
 	hold, err := db.Pool.Acquire(ctx)
@@ -73,9 +75,62 @@ func TestGatheringRunsRunOnRunners(t *testing.T) {
 	if _, err := s.Fetch(ctx, [][]byte{[]byte("1")}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if len(where) != 1 || where[0] {
-		t.Errorf("a slow statement's run of one conducted on a runner: %v; want [false]", where)
+	if len(where) != 1 || !where[0] {
+		t.Errorf("a slow statement's run of one conducted on a runner: %v; want [true]", where)
 	}
+}
+
+// TestFirstBurstRunsOnAsManyRunnersAsSlots: while a statement's cost is
+// not known, a burst of requests runs one request per run, as many runs at
+// once as the gate has slots, each conducted by a runner; the rest queue
+// with no goroutine of their own, and every request is answered.
+func TestFirstBurstRunsOnAsManyRunnersAsSlots(t *testing.T) {
+	ctx := context.Background()
+	const slots, n = 2, 30
+	db, _ := newCoalesceDB(t, slots)
+	s := itemName(t, db)
+	var onRequest atomic.Int64
+	runHook = func() {
+		if !onRunner() {
+			onRequest.Add(1)
+		}
+	}
+	defer func() { runHook = nil }()
+	var held []*pool.Conn
+	for range slots {
+		c, err := db.Pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	var answers []<-chan error
+	for i := range n {
+		id := strconv.Itoa(i + 1)
+		answers = append(answers, fetchAsync(s, id, `"item `+id+`"`))
+	}
+	waitFor(t, "every request to wait in a run", func() bool { return s.CoalesceStats().Waiting == n })
+	if st := db.Pool.Stats(); st.GateWaiting != slots {
+		t.Errorf("%d runs wait at the gate; want %d, one per slot", st.GateWaiting, slots)
+	}
+	if got := busyRunners(); got != slots {
+		t.Errorf("%d runners busy; want %d (a queued run has no goroutine)", got, slots)
+	}
+	for _, c := range held {
+		c.Release()
+	}
+	for _, a := range answers {
+		if err := <-a; err != nil {
+			t.Error(err)
+		}
+	}
+	if got := onRequest.Load(); got != 0 {
+		t.Errorf("%d runs conducted by a request's goroutine; want 0", got)
+	}
+	if st := s.CoalesceStats(); st.Runs != 0 {
+		t.Errorf("%d runs of several while the cost was unknown; want 0", st.Runs)
+	}
+	checkDrained(t, s)
 }
 
 // TestIdleRunnersEnd: a runner with no run to conduct for runnerIdle ends,
