@@ -22,6 +22,7 @@ type param struct {
 	hasDef   bool
 	max      int64
 	hasMax   bool
+	maxText  []byte // max as the decimal text a clamped value becomes
 	required bool
 	oid      uint32
 }
@@ -46,11 +47,10 @@ var paramSources = map[string]paramSource{
 const maxRouteParams = 16
 
 // routeValues are one request's parameter values: sub-slices of the
-// request, or of vbuf for clamped numbers. Valid until the handler returns.
+// request, or a param's default or max. Valid until the handler returns.
 type routeValues struct {
-	n    int
-	v    [maxRouteParams][]byte
-	vbuf [maxRouteParams][24]byte
+	n int
+	v [maxRouteParams][]byte
 }
 
 func (vs *routeValues) args() [][]byte { return vs.v[:vs.n] }
@@ -84,7 +84,7 @@ func gather(r *request, params []param, out *routeValues) error {
 		}
 		if p.hasMax {
 			if n, _ := sqlexec.ParseInt(v, 64); n > p.max {
-				v = strconv.AppendInt(out.vbuf[i][:0], p.max, 10)
+				v = p.maxText
 			}
 		}
 		out.v[i] = v

@@ -202,6 +202,7 @@ func compileParams(rc *config.Route, oids []uint32) ([]param, error) {
 				return nil, fmt.Errorf("params[%d] max applies to integer parameters; $%d is %s", i, i+1, sqlexec.TypeName(rp.oid))
 			}
 			rp.max, rp.hasMax = *p.Max, true
+			rp.maxText = strconv.AppendInt(nil, rp.max, 10)
 		}
 		out = append(out, rp)
 	}

@@ -73,7 +73,7 @@ func (r *request) endSpans() {
 	if up.Started() {
 		upEnd := end
 		if t.set&(1<<stageUpstream) != 0 {
-			upEnd = t.at[stageUpstream]
+			upEnd = t.ended(stageUpstream)
 		}
 		if up.Recording() {
 			up.SetString("pgfast.upstream", r.upstream)
@@ -108,7 +108,8 @@ func (r *request) endSpans() {
 		if t.set&(1<<s) == 0 || s == stageUpstream && up.Started() {
 			continue
 		}
-		sp.Child(stageNames[s], tracing.KindInternal, t.at[s].Add(-t.dur[s])).End(t.at[s])
+		stageEnd := t.ended(s)
+		sp.Child(stageNames[s], tracing.KindInternal, stageEnd.Add(-t.dur[s])).End(stageEnd)
 	}
 	sp.End(end)
 }
