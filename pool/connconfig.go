@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -78,13 +79,12 @@ func poolConfig(o Options, afterConnect func(context.Context, *pgx.Conn) error, 
 	// own Query does, on cold paths. So each connection gets the one cache
 	// its mode reads, small: 50 connections otherwise hold 2.5 MB of empty
 	// maps, which the GC's heap goal doubles.
-	cc.StatementCacheCapacity, cc.DescriptionCacheCapacity = pgxCacheSize, 0
 	if o.DescribeOnly {
 		// Unnamed statements only; descriptions are cached on the client so
 		// a query is still one round trip (DescribeExec would take two).
 		cc.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
-		cc.StatementCacheCapacity, cc.DescriptionCacheCapacity = 0, pgxCacheSize
 	}
+	sizePgxCaches(cc, o.URL)
 	// pgx's default reaction to a cancelled context is to break the socket,
 	// which leaves the query running on the server until it next writes. A
 	// CancelRequest stops it there too: a client that hangs up on a slow
@@ -101,6 +101,26 @@ func poolConfig(o Options, afterConnect func(context.Context, *pgx.Conn) error, 
 	cfg.AfterConnect = afterConnect
 	cfg.AfterRelease = afterRelease
 	return cfg, nil
+}
+
+// sizePgxCaches gives pgx's statement or description cache, whichever
+// the connection's exec mode reads (the URL may choose one with
+// default_query_exec_mode), pgxCacheSize entries and the other none,
+// unless the URL sets a capacity itself.
+func sizePgxCaches(cc *pgx.ConnConfig, url string) {
+	stmt, desc := 0, 0
+	switch cc.DefaultQueryExecMode {
+	case pgx.QueryExecModeCacheStatement:
+		stmt = pgxCacheSize
+	case pgx.QueryExecModeCacheDescribe:
+		desc = pgxCacheSize
+	}
+	if !strings.Contains(url, "statement_cache_capacity") {
+		cc.StatementCacheCapacity = stmt
+	}
+	if !strings.Contains(url, "description_cache_capacity") {
+		cc.DescriptionCacheCapacity = desc
+	}
 }
 
 // never is a duration no timer reaches (the runtime clamps its deadline).

@@ -29,6 +29,37 @@ func TestLifetimeOptionsMapToPgxpool(t *testing.T) {
 	f(offlineURL, time.Second, 2*time.Second, 3*time.Second, time.Second, 2*time.Second, 3*time.Second)
 }
 
+// TestPgxCachesFollowTheExecMode: pgx's statement or description cache,
+// whichever the exec mode in force reads, gets pgxCacheSize entries and the
+// other none; the exec mode may come from the URL, and a capacity the URL
+// sets is kept.
+func TestPgxCachesFollowTheExecMode(t *testing.T) {
+	cases := []struct {
+		name         string
+		query        string
+		describeOnly bool
+		stmt, desc   int
+	}{
+		{"default", "", false, pgxCacheSize, 0},
+		{"statement_cache: describe", "", true, 0, pgxCacheSize},
+		{"mode from the URL", "&default_query_exec_mode=cache_describe", false, 0, pgxCacheSize},
+		{"no cache read", "&default_query_exec_mode=exec", false, 0, 0},
+		{"capacity from the URL", "&statement_cache_capacity=100", false, 100, 0},
+	}
+	for _, c := range cases {
+		o := Options{URL: offlineURL + c.query, MaxConns: 1, DescribeOnly: c.describeOnly}
+		cfg, err := poolConfig(o.withDefaults(), nil, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		cc := cfg.ConnConfig
+		if cc.StatementCacheCapacity != c.stmt || cc.DescriptionCacheCapacity != c.desc {
+			t.Errorf("%s: statement cache %d, description cache %d; want %d, %d", c.name,
+				cc.StatementCacheCapacity, cc.DescriptionCacheCapacity, c.stmt, c.desc)
+		}
+	}
+}
+
 // TestMaxConnLifetimeReplacesConnections runs a pool whose connections live
 // 1s: the health check closes the expired one and opens another to keep
 // MinConns, so a new backend serves and the old one leaves pg_stat_activity.

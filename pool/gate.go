@@ -18,7 +18,7 @@ var errGateTimeout = errors.New("pool: gate wait timed out")
 // pool, and counts every outcome.
 type gate struct {
 	ch      chan struct{}
-	timeout time.Duration
+	timeout time.Duration // enter's
 
 	waiting   atomic.Int64 // callers waiting now
 	waited    atomic.Int64 // entries that had to wait
@@ -34,29 +34,36 @@ func newGate(size int, timeout time.Duration) *gate {
 // size is the number of slots.
 func (g *gate) size() int { return cap(g.ch) }
 
-// enter takes a slot: at once if one is free, otherwise waiting up to the
-// gate's timeout, ctx or done (closed by Pool.Close), whichever ends first.
-// It returns how long it waited and nil, errGateTimeout, ctx.Err() or
-// ErrClosed. A nil error obliges the caller to call leave exactly once.
+// enter is enterWithin the gate's timeout.
 func (g *gate) enter(ctx context.Context, done <-chan struct{}) (time.Duration, error) {
+	return g.enterWithin(ctx, done, g.timeout)
+}
+
+// enterWithin takes a slot: at once if one is free, otherwise waiting up
+// to timeout, ctx or done (closed by Pool.Close), whichever ends first; a
+// timeout of 0 or less refuses at once. It returns how long it waited and
+// nil, errGateTimeout, ctx.Err() or ErrClosed. A nil error obliges the
+// caller to call leave exactly once.
+func (g *gate) enterWithin(ctx context.Context, done <-chan struct{}, timeout time.Duration) (time.Duration, error) {
 	select {
 	case g.ch <- struct{}{}:
 		return 0, nil
 	default:
-		return g.wait(ctx, done)
+		return g.wait(ctx, done, timeout)
 	}
 }
 
 // wait is enter's slow path, kept apart so that the fast path inlines.
-func (g *gate) wait(ctx context.Context, done <-chan struct{}) (time.Duration, error) {
-	if g.timeout <= 0 {
-		// AcquireTimeout 0: refuse at once, without arming a timer.
+func (g *gate) wait(ctx context.Context, done <-chan struct{}, timeout time.Duration) (time.Duration, error) {
+	if timeout <= 0 {
+		// AcquireTimeout 0, or a caller's wait already spent: refuse at
+		// once, without arming a timer.
 		g.rejected.Add(1)
 		return 0, errGateTimeout
 	}
 	g.waiting.Add(1)
 	start := time.Now()
-	t := acquireTimer(g.timeout)
+	t := acquireTimer(timeout)
 	var err error
 	select {
 	case g.ch <- struct{}{}:

@@ -185,3 +185,37 @@ func TestDoubleReleasePanics(t *testing.T) {
 	}()
 	c.Release()
 }
+
+// TestAcquireSinceCountsTheEarlierWait: a caller that has waited already
+// (a coalesced run queued for its turn) gets what is left of the acquire
+// timeout at a full gate, and a refusal at once when nothing is left; with
+// a free slot it gets a connection whatever it waited.
+func TestAcquireSinceCountsTheEarlierWait(t *testing.T) {
+	const timeout = time.Second
+	p := newPool(t, Options{URL: pgtest.NewDatabase(t), MaxConns: 1, AcquireTimeout: timeout})
+	ctx := context.Background()
+	c, err := p.AcquireSince(ctx, time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatalf("free slot, wait spent: got %v; want a connection", err)
+	}
+	defer c.Release()
+
+	refused := func(since time.Time) (time.Duration, *BusyError) {
+		t.Helper()
+		start := time.Now()
+		_, err := p.AcquireSince(ctx, since)
+		var be *BusyError
+		if !errors.As(err, &be) {
+			t.Fatalf("full gate: got %v; want a *BusyError", err)
+		}
+		return time.Since(start), be
+	}
+	took, be := refused(time.Now().Add(-time.Hour))
+	if took > slack || be.Waited < time.Hour {
+		t.Errorf("wait spent: refused after %s reporting a wait of %s; want at once, reporting the hour", took, be.Waited)
+	}
+	took, be = refused(time.Now().Add(-timeout / 2))
+	if took < timeout/2-slack/5 || took > timeout/2+slack || be.Waited < timeout {
+		t.Errorf("half the wait spent: refused after %s reporting %s; want about %s, reporting about %s", took, be.Waited, timeout/2, timeout)
+	}
+}

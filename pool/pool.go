@@ -84,7 +84,8 @@ func New(ctx context.Context, opts Options) (*Pool, error) {
 func (p *Pool) Name() string { return p.opts.Name }
 
 // AcquireTimeout is how long Acquire waits for a slot and a connection
-// before it gives up (Options.AcquireTimeout); 0: as long as ctx allows.
+// before it gives up (Options.AcquireTimeout); 0: it never waits, and
+// refuses at once when no slot is free.
 func (p *Pool) AcquireTimeout() time.Duration { return p.opts.AcquireTimeout }
 
 // Slots is the size of the gate: how many callers hold a connection (or
@@ -97,16 +98,37 @@ func (p *Pool) Slots() int { return p.gate.size() }
 // wrapped; after Close it returns ErrClosed, wrapped. The caller must
 // Release the Conn exactly once.
 func (p *Pool) Acquire(ctx context.Context) (*Conn, error) {
+	return p.acquire(ctx, time.Time{})
+}
+
+// AcquireSince is Acquire for a caller that has waited since since already
+// (a coalesced run that queued for its turn): AcquireTimeout counts from
+// since, so the caller's requests meet their BusyError after
+// AcquireTimeout in all, not after the earlier wait and a whole
+// AcquireTimeout more.
+func (p *Pool) AcquireSince(ctx context.Context, since time.Time) (*Conn, error) {
+	return p.acquire(ctx, since)
+}
+
+// acquire is Acquire from since (zero: from now).
+func (p *Pool) acquire(ctx context.Context, since time.Time) (*Conn, error) {
 	if p.closed.Load() {
 		return nil, p.acquireError(ErrClosed)
 	}
-	var start time.Time
-	if p.poolBounded {
-		start = time.Now()
+	start, timeout := since, p.opts.AcquireTimeout
+	if start.IsZero() {
+		if p.poolBounded {
+			start = time.Now()
+		}
+	} else if timeout > 0 {
+		timeout = max(timeout-time.Since(start), -1) // spent: refuse at once when full
 	}
-	waited, err := p.gate.enter(ctx, p.done)
+	waited, err := p.gate.enterWithin(ctx, p.done, timeout)
 	if err != nil {
 		if err == errGateTimeout {
+			if !since.IsZero() {
+				waited = time.Since(since)
+			}
 			return nil, p.busy(p.gate.size(), p.gateSetting, waited)
 		}
 		return nil, p.acquireError(err)

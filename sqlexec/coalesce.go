@@ -22,8 +22,8 @@ import (
 // result is encoded into its member's buffer. A run of one is the
 // ordinary execution. With a free slot at the gate the run gets a
 // connection at once and runs alone: runs grow only while every connection
-// is busy. A run that may gather is conducted by a runner goroutine
-// (runner.go), not by its leader's.
+// is busy. Every run is conducted by a runner goroutine (runner.go), not
+// by its leader's.
 
 // maxCoalesced bounds a run: enough to amortize a round trip over many
 // requests, few enough that the messages sent ahead of reading stay small.
@@ -38,8 +38,9 @@ type coalescer struct {
 	// waits for its turn or for a connection; nil when no leader waits.
 	gathering *run
 	// running counts the runs past their turn (waiting for a connection
-	// or executing), at most DB.MaxRuns while runs of several fit in the
-	// budget; queue holds the runs waiting for a turn, oldest first.
+	// or executing), at most bound() but for a while after the bound
+	// fell (conduct brings it back down, see there) or expire sent runs
+	// on; queue holds the runs waiting for a turn, oldest first.
 	running int
 	queue   []*run
 	// expiry ends the wait for a turn of the queued runs older than the
@@ -182,14 +183,12 @@ func (s *Statement) lead(m *member) {
 	r.members = append(r.members[:0], m)
 	c.gathering = r
 	c.waiting.Add(1)
-	bound := s.db.MaxRuns
-	if c.limit(s.db.RunBudget) == 1 {
-		bound = s.db.Pool.Slots()
-	}
-	if bound > 0 && c.running >= bound {
+	if bound := s.bound(); bound > 0 && c.running >= bound && s.db.Pool.AcquireTimeout() > 0 {
 		// Enough runs are under way: this one gathers (if it may) until
 		// one ends and hands it its turn, instead of taking a connection
-		// with the few requests it has.
+		// with the few requests it has. With acquire_timeout 0 nothing
+		// waits for a connection, so no run waits for a turn either: it
+		// meets the gate, which refuses it at once when full.
 		s.enqueue(r)
 		c.mu.Unlock()
 		return
@@ -199,13 +198,23 @@ func (s *Statement) lead(m *member) {
 	dispatch(s, r)
 }
 
+// bound is how many runs of s may be under way at once (0: no bound),
+// called with s.co.mu held: DB.MaxRuns while runs of several fit in the
+// budget, the gate's slots for runs of one.
+func (s *Statement) bound() int {
+	if s.co.limit(s.db.RunBudget) == 1 {
+		return s.db.Pool.Slots()
+	}
+	return s.db.MaxRuns
+}
+
 // conduct waits for a connection for r while later requests join,
 // answers every member and lets them go. The run's turn passes to the
 // oldest queued run, which conduct returns for its caller to conduct next
 // (nil when none waits).
 func (s *Statement) conduct(r *run) (next *run) {
 	c := s.co
-	x, err := acquire(context.Background(), s.db, s.timeout)
+	x, err := acquire(context.Background(), s.db, s.timeout, r.queued)
 	c.mu.Lock()
 	if c.gathering == r {
 		c.gathering = nil
@@ -226,8 +235,12 @@ func (s *Statement) conduct(r *run) (next *run) {
 		crashed = s.answer(x, r, now)
 	}
 	c.mu.Lock()
-	if len(c.queue) > 0 {
-		// running stays: next takes r's place.
+	if bound := s.bound(); len(c.queue) > 0 && (bound <= 0 || c.running <= bound) {
+		// running stays: next takes r's place. Past the bound (runs of
+		// one of a first burst, then a cost that fits runs of several;
+		// runs that expire sent on) r's place is not handed on, so the
+		// runs under way come back down to it; the runs still under way
+		// hand on theirs.
 		next = c.queue[0]
 		c.queue = slices.Delete(c.queue, 0, 1)
 	} else {
@@ -284,21 +297,22 @@ func (s *Statement) answer(x *Rows, r *run, now time.Time) (crashed any) {
 	return nil
 }
 
-// enqueue queues r for a turn, called with s.co.mu held. A queued run
-// waits for its turn at most the pool's acquire timeout: past it, expire
-// sends it on to take a connection as any run would, so that runs ahead
-// that are blocked (a lock, a statement suddenly slow) cost its requests
-// one acquire timeout before they meet the gate's, not the blocked runs'
-// whole statement timeout.
+// enqueue queues r for a turn, called with s.co.mu held. The wait for a
+// turn counts against the pool's acquire timeout (conduct acquires since
+// r.queued), and lasts at most that: past it, expire sends the run on to
+// the gate, which gives it a connection if a slot is free and refuses it
+// at once otherwise, so that runs ahead that are blocked (a lock, a
+// statement suddenly slow) cost its requests one acquire timeout, not the
+// blocked runs' whole statement timeout.
 func (s *Statement) enqueue(r *run) {
 	c := s.co
 	r.queued = time.Now()
 	c.queue = append(c.queue, r)
-	wait := s.db.Pool.AcquireTimeout()
+	wait := s.db.Pool.AcquireTimeout() // > 0: see lead
 	switch {
-	case wait <= 0 || len(c.queue) > 1:
-		// No bound, or the timer is armed for an older run: expire
-		// rearms it for the runs behind.
+	case len(c.queue) > 1:
+		// The timer is armed for an older run: expire rearms it for the
+		// runs behind.
 	case c.expiry == nil:
 		c.expiry = time.AfterFunc(wait, s.expire)
 	default:

@@ -213,3 +213,46 @@ func checkDrained(t *testing.T, s *Statement) {
 		t.Errorf("after the runs: %d running, %d queued, %d waiting; want none", running, queued, s.CoalesceStats().Waiting)
 	}
 }
+
+// TestNoTurnWithoutAcquireTimeout: with acquire_timeout 0 nothing waits
+// for a connection, so no run waits for a turn either: past the runs
+// under way, a request meets the full gate and its refusal at once instead
+// of queueing behind statements that may run for long.
+func TestNoTurnWithoutAcquireTimeout(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t, coalesceSchema)
+	p, err := pool.New(ctx, pool.Options{Name: "test", URL: url, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	db := &DB{Name: "test", Pool: p, Types: rowcodec.NewTypes(), Timeout: 5 * time.Second, RunBudget: time.Hour}
+	s, err := Compile(ctx, db, StatementOptions{Name: "slow", Shape: Value, Coalesce: true,
+		SQL: `SELECT $1::int FROM pg_sleep(2)`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sleepers []<-chan error
+	for _, id := range []string{"1", "2"} {
+		sleepers = append(sleepers, fetchAsync(s, id, id))
+	}
+	waitFor(t, "both runs on a connection", func() bool {
+		s.co.mu.Lock()
+		defer s.co.mu.Unlock()
+		return s.co.running == 2 && s.co.waiting.Load() == 0
+	})
+	start := time.Now()
+	_, err = s.Fetch(ctx, [][]byte{[]byte("3")}, nil)
+	if !pool.IsBusy(err) {
+		t.Errorf("a third request with both connections busy: got %v; want the gate's refusal", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("refused after %s; want at once, not after a sleeper's turn", took)
+	}
+	for _, sl := range sleepers {
+		if err := <-sl; err != nil {
+			t.Error(err)
+		}
+	}
+	checkDrained(t, s)
+}

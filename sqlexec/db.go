@@ -38,7 +38,9 @@ type DB struct {
 	// once (waiting for a connection or executing) while runs of several
 	// fit in RunBudget; past it a new run keeps gathering requests until
 	// one of them ends. Under load, runs grow instead of multiplying, and
-	// one hot route takes at most MaxRuns connections. 0: no bound.
+	// one hot route takes at most MaxRuns connections (after a burst of
+	// runs of one, once the runs under way have come back down to it).
+	// 0: no bound.
 	MaxRuns int
 	// SlowQuery is the duration from which an execution (acquire
 	// included, as the pool's slow-query count measures it) is reported

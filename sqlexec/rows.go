@@ -58,7 +58,7 @@ type Observer interface {
 // Start begins an execution on db: a connection and a context bounded by
 // db's timeout. Canceler stops it from another goroutine (a client that
 // went away) from this moment; Query or Batch runs a statement on it.
-func (db *DB) Start(ctx context.Context) (*Rows, error) { return acquire(ctx, db, 0) }
+func (db *DB) Start(ctx context.Context) (*Rows, error) { return acquire(ctx, db, 0, time.Time{}) }
 
 var rowsPool = sync.Pool{New: func() any { return new(Rows) }}
 
@@ -70,15 +70,17 @@ const cancelWait = time.Second
 // caller's context that can be cancelled gets a timeout of its own (the
 // timeout, or the DB's, plus deadlineMargin); context.Background() gets a
 // socket deadline at the same point instead, so that the common case
-// allocates no context, timer or watcher per execution.
-func acquire(parent context.Context, db *DB, timeout time.Duration) (*Rows, error) {
+// allocates no context, timer or watcher per execution. A caller that has
+// waited since queued already (a coalesced run queued for its turn; zero
+// when it did not) has that wait counted against the acquire timeout.
+func acquire(parent context.Context, db *DB, timeout time.Duration, queued time.Time) (*Rows, error) {
 	x := rowsPool.Get().(*Rows)
 	x.db, x.start = db, time.Now()
 	x.ctx = parent
 	if parent.Done() != nil {
 		x.ctx, x.cancel = db.withTimeout(parent, timeout)
 	}
-	conn, err := db.Pool.Acquire(x.ctx)
+	conn, err := db.Pool.AcquireSince(x.ctx, queued)
 	if err != nil {
 		if x.cancel != nil {
 			x.cancel()

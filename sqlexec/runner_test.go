@@ -133,6 +133,64 @@ func TestFirstBurstRunsOnAsManyRunnersAsSlots(t *testing.T) {
 	checkDrained(t, s)
 }
 
+// TestRunsUnderWayComeBackDownToMaxRuns: the runs of one of a first burst
+// may have as many runs under way as the gate has slots; once the cost is
+// known and runs of several fit, the runs that end stop handing on their
+// turn until DB.MaxRuns are under way, and the queue drains through that
+// many.
+func TestRunsUnderWayComeBackDownToMaxRuns(t *testing.T) {
+	ctx := context.Background()
+	const slots, n = 4, 20
+	db, _ := newCoalesceDB(t, slots)
+	db.MaxRuns = 1
+	s := itemName(t, db)
+	var mu sync.Mutex
+	var underWay []int // s.co.running as each run is answered
+	runHook = func() {
+		s.co.mu.Lock()
+		r := s.co.running
+		s.co.mu.Unlock()
+		mu.Lock()
+		underWay = append(underWay, r)
+		mu.Unlock()
+	}
+	defer func() { runHook = nil }()
+	var held []*pool.Conn
+	for range slots {
+		c, err := db.Pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	var answers []<-chan error
+	for i := range n {
+		id := strconv.Itoa(i + 1)
+		answers = append(answers, fetchAsync(s, id, `"item `+id+`"`))
+	}
+	waitFor(t, "every request to wait in a run", func() bool { return s.CoalesceStats().Waiting == n })
+	s.co.cost.Store(int64(time.Microsecond)) // known, and runs of several fit the budget
+	for _, c := range held {
+		c.Release()
+	}
+	for _, a := range answers {
+		if err := <-a; err != nil {
+			t.Error(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(underWay) != n {
+		t.Fatalf("%d runs answered; want %d runs of one", len(underWay), n)
+	}
+	for i, r := range underWay[slots:] {
+		if r != db.MaxRuns {
+			t.Fatalf("run %d answered with %d runs under way; want %d once the burst's first runs ended (all: %v)", slots+i+1, r, db.MaxRuns, underWay)
+		}
+	}
+	checkDrained(t, s)
+}
+
 // TestIdleRunnersEnd: a runner with no run to conduct for runnerIdle ends,
 // so a burst's runners do not keep their goroutines and stacks.
 func TestIdleRunnersEnd(t *testing.T) {

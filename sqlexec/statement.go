@@ -172,7 +172,7 @@ func (s *Statement) DB() *DB { return s.db }
 // transaction: one round trip either way. ctx cancels it (a client that
 // went away); the route's timeout bounds it.
 func (s *Statement) Run(ctx context.Context, args [][]byte) (*Rows, error) {
-	x, err := acquire(ctx, s.db, s.timeout)
+	x, err := acquire(ctx, s.db, s.timeout, time.Time{})
 	if err != nil {
 		return nil, err
 	}
