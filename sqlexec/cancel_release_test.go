@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"github.com/pgfast/pgfast/embedpg/pgtest"
 	"github.com/pgfast/pgfast/pool"
 	"github.com/pgfast/pgfast/rowcodec"
@@ -51,7 +49,7 @@ func newCancelSwallower(t *testing.T, target string) *cancelSwallower {
 			}
 			p.track(c)
 			wg.Add(1)
-			go func() { defer wg.Done(); p.serve(c) }()
+			go func() { defer wg.Done(); p.serve(c, &wg) }()
 		}
 	}()
 	t.Cleanup(func() {
@@ -72,7 +70,7 @@ func (p *cancelSwallower) track(c net.Conn) {
 	p.mu.Unlock()
 }
 
-func (p *cancelSwallower) serve(c net.Conn) {
+func (p *cancelSwallower) serve(c net.Conn, wg *sync.WaitGroup) {
 	var head [8]byte
 	if _, err := io.ReadFull(c, head[:]); err != nil {
 		return
@@ -90,7 +88,8 @@ func (p *cancelSwallower) serve(c net.Conn) {
 	if _, err := up.Write(head[:]); err != nil {
 		return
 	}
-	go func() { _, _ = io.Copy(up, c); up.Close() }()
+	wg.Add(1)
+	go func() { defer wg.Done(); _, _ = io.Copy(up, c); up.Close() }()
 	_, _ = io.Copy(c, up)
 	c.Close()
 }
@@ -99,7 +98,8 @@ func (p *cancelSwallower) serve(c net.Conn) {
 // its end is cancelled on the server; when that CancelRequest is not
 // acknowledged it may still arrive later and stop the next statement on
 // the connection, another request's, so the connection is closed instead
-// of reused.
+// of reused. (The select-list generate_series streams its rows: the
+// statement is still running when it is released.)
 func TestUnacknowledgedCancelClosesTheConnection(t *testing.T) {
 	u, err := url.Parse(pgtest.NewDatabase(t))
 	if err != nil {
@@ -130,7 +130,7 @@ func TestUnacknowledgedCancelClosesTheConnection(t *testing.T) {
 	}
 	first := backend()
 
-	x, err := db.Query(ctx, "SELECT g FROM generate_series(1, 10000000) g", nil, Encoding{Shape: Set})
+	x, err := db.Query(ctx, "SELECT generate_series(1, 10000000)", nil, Encoding{Shape: Set})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,43 +140,5 @@ func TestUnacknowledgedCancelClosesTheConnection(t *testing.T) {
 	}
 	if again := backend(); again == first {
 		t.Errorf("backend %s reused after an unacknowledged cancel; want a new connection", again)
-	}
-}
-
-// TestAcknowledgedCancelIsFenced: the server's acknowledgement of a cancel
-// says the backend was signalled, not that the signal stopped the
-// statement: one that had ended first leaves it pending for the next
-// statement on the connection. So after a cancel the connection runs one
-// statement of its own (the fence) before it goes back to the pool; that
-// statement is what the backend ran last.
-func TestAcknowledgedCancelIsFenced(t *testing.T) {
-	dbURL := pgtest.NewDatabase(t)
-	p, err := pool.New(context.Background(), pool.Options{Name: "test", URL: dbURL, MaxConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	db := &DB{Name: "test", Pool: p, Types: rowcodec.NewTypes()}
-	ctx := context.Background()
-	x, err := db.Query(ctx, "SELECT pg_backend_pid(), g FROM generate_series(1, 10000000) g", nil, Encoding{Shape: Set})
-	if err != nil {
-		t.Fatal(err)
-	}
-	x.Release(nil) // its first row read ahead, the rest not: cancelled
-	other, err := pgconn.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close(ctx)
-	res := other.ExecParams(ctx, `SELECT query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`, nil, nil, nil, nil).Read()
-	if res.Err != nil {
-		t.Fatal(res.Err)
-	}
-	if len(res.Rows) != 1 || string(res.Rows[0][0]) != "SELECT 1" {
-		var got []string
-		for _, r := range res.Rows {
-			got = append(got, string(r[0]))
-		}
-		t.Errorf("the pool's backend last ran %q; want the fence, SELECT 1", got)
 	}
 }

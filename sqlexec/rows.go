@@ -190,31 +190,29 @@ func (x *Rows) Release(outcome error) {
 	if x.db == nil {
 		panic("BUG: sqlexec: Rows released twice or used after Release")
 	}
-	var cancelSent, cancelLost bool
+	cancelLost := false
 	if x.stop != nil {
-		cancelSent, cancelLost = x.stop.release()
+		cancelLost = x.stop.release()
 	}
-	pc := x.conn.PgConn()
 	if !x.done && x.rr != nil {
 		// A result still being read: ask the server to stop it, then read
 		// to the cancellation. (An error before any result, or a result read
 		// to its end, needs no cancel: the connection is already idle.)
-		cancelSent = true
-		cancelLost = cancelLost || !cancelRequest(pc)
+		cancelLost = !cancelRequest(x.conn.PgConn()) || cancelLost
 	}
 	if cancelLost {
-		// A cancel the server did not acknowledge may still reach it,
-		// and would then stop whatever the connection runs next: another
-		// request's statement. The connection is closed instead of going
-		// back to the pool (which drops a closed one).
+		// A cancel the server acknowledged has signalled the backend, and
+		// one that reaches an idle backend is dropped before its next
+		// command runs (PostgresMain resets it). One the server did not
+		// acknowledge may still be on its way, and would then stop
+		// whatever the connection runs next: another request's statement.
+		// The connection is closed instead of going back to the pool
+		// (which drops a closed one).
 		ctx, cancel := context.WithTimeout(context.Background(), cancelWait)
-		_ = pc.Close(ctx)
+		_ = x.conn.PgConn().Close(ctx)
 		cancel()
 	}
 	x.closeResult()
-	if cancelSent && !cancelLost {
-		fence(pc)
-	}
 	took := time.Since(x.start)
 	if x.deadline {
 		_ = x.conn.PgConn().Conn().SetDeadline(time.Time{})
@@ -244,22 +242,6 @@ func cancelRequest(pc *pgconn.PgConn) (acknowledged bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), cancelWait)
 	defer cancel()
 	return pc.CancelRequest(ctx) == nil && ctx.Err() == nil
-}
-
-// fence runs one statement on pc after a cancel the server acknowledged.
-// The acknowledgement means the backend was signalled, not that the signal
-// was acted on: a statement that had ended before it arrived leaves it
-// pending, and the next statement on the connection (another request's)
-// would be the one cancelled. The fence is that next statement: cancelled
-// or not, nothing is pending after it. A fence that fails otherwise (a
-// broken connection) leaves pc closed, which the pool drops.
-func fence(pc *pgconn.PgConn) {
-	if pc.IsClosed() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), cancelWait)
-	defer cancel()
-	_, _ = pc.Exec(ctx, "SELECT 1").ReadAll()
 }
 
 // Canceler returns the function that stops the execution from another
@@ -294,9 +276,9 @@ type stopper struct {
 	gen     uint64
 	pc      *pgconn.PgConn
 	cancel  context.CancelFunc
-	// sent: a CancelRequest went out for this generation; lost: one was
-	// not acknowledged (see Release).
-	sent, lost bool
+	// lost: a CancelRequest sent for this generation was not
+	// acknowledged (see Release).
+	lost bool
 }
 
 var stoppers = sync.Pool{New: func() any { return new(stopper) }}
@@ -324,23 +306,21 @@ func (s *stopper) stopNow(gen uint64) {
 		s.cancel()
 	}
 	if s.pc != nil {
-		s.sent = true
-		s.lost = s.lost || !cancelRequest(s.pc)
+		s.lost = !cancelRequest(s.pc) || s.lost
 	}
 }
 
 // release ends s's generation, which voids every func made for it, puts s
-// back in the pool and reports whether it sent a cancel and whether one
-// went unacknowledged. s must not be used afterwards.
-func (s *stopper) release() (cancelSent, cancelLost bool) {
+// back in the pool and reports whether a cancel it sent went
+// unacknowledged. s must not be used afterwards.
+func (s *stopper) release() (cancelLost bool) {
 	s.mu.Lock()
 	s.gen++
 	s.pc, s.cancel = nil, nil
-	cancelSent, cancelLost = s.sent, s.lost
-	s.sent, s.lost = false, false
+	cancelLost, s.lost = s.lost, false
 	s.mu.Unlock()
 	stoppers.Put(s)
-	return cancelSent, cancelLost
+	return cancelLost
 }
 
 // checkStopped reports ErrStopped once the Canceler ran.
