@@ -185,12 +185,15 @@ func stripHopByHop(connection []byte, del func([]byte)) {
 }
 
 // copyResponseHeader copies an upstream's status and headers to the client
-// response, hop-by-hop headers left out.
+// response, hop-by-hop headers left out. A Cache-Control already on dst is
+// the route's (a cached route's key marked as streaming): the upstream's
+// does not join it.
 func copyResponseHeader(dst, src *fasthttp.ResponseHeader) {
 	dst.SetStatusCode(src.StatusCode())
 	dst.SetContentTypeBytes(src.ContentType())
+	routeCC := len(dst.PeekBytes(headerCacheControl)) > 0
 	for k, v := range src.All() {
-		if !notCopied(k) {
+		if !notCopied(k) && !(routeCC && bytes.EqualFold(k, headerCacheControl)) {
 			dst.AddBytesKV(k, v)
 		}
 	}
@@ -283,7 +286,9 @@ func (b *upstreamBackend) fetch(req *fasthttp.Request, key []byte, limit int) (f
 	}
 	f := fetched{status: resp.StatusCode(), contentType: bytes.Clone(resp.Header.ContentType()), body: body}
 	for k, v := range resp.Header.All() {
-		if !notCopied(k) {
+		// Cache-Control is the route's on every answer from the cache
+		// (writeEntry), not the upstream's.
+		if !notCopied(k) && !bytes.EqualFold(k, headerCacheControl) {
 			f.header = append(f.header, cache.HeaderField{Name: bytes.Clone(k), Value: bytes.Clone(v)})
 		}
 	}

@@ -43,6 +43,11 @@ func startEcho(t *testing.T, name string) *echoUpstream {
 			w.Header().Set("Cache-Control", "private")
 		case strings.HasSuffix(r.URL.Path, "/cookie"):
 			http.SetCookie(w, &http.Cookie{Name: "s", Value: "1"})
+		case strings.HasSuffix(r.URL.Path, "/big"): // over stream_threshold_bytes
+			w.Header().Set("Cache-Control", "public, max-age=60")
+			w.Header().Set("Content-Type", "text/plain")
+			io.WriteString(w, strings.Repeat("b", 2<<20))
+			return
 		}
 		body, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
@@ -50,6 +55,8 @@ func startEcho(t *testing.T, name string) *echoUpstream {
 		w.Header().Set("X-Upstream", name)
 		w.Header().Set("Connection", "X-Hop")
 		w.Header().Set("X-Hop", "must not pass")
+		w.Header().Add("Link", "</a>; rel=preload") // a header given twice
+		w.Header().Add("Link", "</b>; rel=preload")
 		json.NewEncoder(w).Encode(map[string]any{
 			"upstream": name, "method": r.Method, "path": r.URL.Path, "query": r.URL.RawQuery,
 			"host": r.Host, "headers": r.Header, "body": string(body), "n": u.hits.Load(),
@@ -141,6 +148,22 @@ routes:
 	a, b := get(t, ts.url+"/cached/a?q=1"), get(t, ts.url+"/cached/a?q=1")
 	if decodeEcho(t, a).N != decodeEcho(t, b).N || users.hits.Load() != before+1 {
 		t.Fatalf("cached upstream GET: upstream hit %d times; want once", users.hits.Load()-before)
+	}
+	// Too large to store: the key is marked as streaming and answered by
+	// the upstream each time, with the route's one Cache-Control.
+	for i := range 2 {
+		r := get(t, ts.url+"/cached/big")
+		if r.status != 200 || len(r.body) != 2<<20 {
+			t.Fatalf("large cached-route answer %d: %d, %d bytes; want 200 with the whole body", i+1, r.status, len(r.body))
+		}
+		if cc := r.header.Values("Cache-Control"); len(cc) != 1 || cc[0] != "max-age=30" {
+			t.Errorf("large cached-route answer %d: Cache-Control %q; want the route's one, max-age=30", i+1, cc)
+		}
+	}
+	for i, r := range []response{a, b} { // the miss, then the hit
+		if got := r.header.Values("Link"); len(got) != 2 || got[0] != "</a>; rel=preload" || got[1] != "</b>; rel=preload" {
+			t.Errorf("cached upstream GET %d: Link headers %q; want both of the upstream's, in order", i+1, got)
+		}
 	}
 	if c := get(t, ts.url+"/cached/a?q=2"); decodeEcho(t, c).N == decodeEcho(t, a).N {
 		t.Fatalf("another query string must be another cache key")

@@ -201,8 +201,14 @@ func writeEntry(r *request, ep *endpoint, ent *cache.Entry, stale bool) {
 	}
 	h := &ctx.Response.Header
 	h.SetContentTypeBytes(ent.ContentType)
-	for _, f := range ent.Header {
-		h.SetCanonical(f.Name, f.Value)
+	for i, f := range ent.Header {
+		// The first field of a name replaces what is there; the ones
+		// after it are the upstream's repeats (Link, Via, …), added.
+		if namedBefore(ent.Header[:i], f.Name) {
+			h.AddBytesKV(f.Name, f.Value)
+		} else {
+			h.SetCanonical(f.Name, f.Value)
+		}
 	}
 	h.SetCanonical(headerCacheControl, ep.cacheControl)
 	setVary(h, valueAcceptEnc)
@@ -220,6 +226,17 @@ func writeEntry(r *request, ep *endpoint, ent *cache.Entry, stale bool) {
 	}
 	ctx.SetStatusCode(ent.Status)
 	ctx.Response.SetBodyRaw(body)
+}
+
+// namedBefore reports whether one of fields has name (stored headers are
+// few: a scan costs less than a set).
+func namedBefore(fields []cache.HeaderField, name []byte) bool {
+	for _, f := range fields {
+		if bytes.EqualFold(f.Name, name) {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *Engine) streamThreshold() int {
