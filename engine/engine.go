@@ -144,13 +144,17 @@ func (e *Engine) newServer(cfg *config.Config, stream bool) *fasthttp.Server {
 	// because a worker finishes a moment after its connection is counted
 	// out, and fasthttp's refusal would be text/plain.
 	return &fasthttp.Server{
-		Handler:            e.handle,
-		ErrorHandler:       e.transportError,
-		Name:               "pgfast",
-		ReadTimeout:        s.ReadTimeout.Std(),
-		WriteTimeout:       s.WriteTimeout.Std(),
-		IdleTimeout:        s.IdleTimeout.Std(),
-		MaxRequestBodySize: int(s.MaxBodyBytes),
+		Handler:      e.handle,
+		ErrorHandler: e.transportError,
+		// The Server header is set per response (handle, transportError)
+		// instead of by fasthttp, which would write its Name whenever a
+		// response has none: a route's response_headers could not remove
+		// it.
+		NoDefaultServerHeader: true,
+		ReadTimeout:           s.ReadTimeout.Std(),
+		WriteTimeout:          s.WriteTimeout.Std(),
+		IdleTimeout:           s.IdleTimeout.Std(),
+		MaxRequestBodySize:    int(s.MaxBodyBytes),
 		// With stream, bodies past MaxRequestBodySize arrive as a stream
 		// instead of an error: upstream routes forward them (up to their
 		// own max_body_bytes) with bounded memory; checkBody bounds the
@@ -259,6 +263,7 @@ func (e *Engine) Close() {
 // transportError answers what fasthttp could not parse (oversized body or
 // headers, malformed HTTP, timeouts) with the JSON error shape.
 func (e *Engine) transportError(ctx *fasthttp.RequestCtx, err error) {
+	ctx.Response.Header.SetServerBytes(serverName)
 	var tooBig *fasthttp.ErrSmallBuffer
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):

@@ -127,8 +127,14 @@ routes:
 		e.Headers.Get("X-Forwarded-Host") == "" || len(e.Headers.Get("X-Request-Id")) != 16:
 		t.Fatalf("forwarding headers: %v; want X-Forwarded-For of the peer only (the client's claim is not trusted), proto, host, a request id", e.Headers)
 	}
-	if r.header.Get("X-Frame-Options") != "DENY" || r.header.Get("Server") == "echo" || r.header.Get("X-Hop") != "" || r.header.Get("X-Upstream") != "users" {
-		t.Fatalf("response headers: %v; want X-Frame-Options, not the upstream's Server, no hop-by-hop X-Hop, X-Upstream kept", r.header)
+	if r.header.Get("X-Frame-Options") != "DENY" || len(r.header.Values("Server")) != 0 || r.header.Get("X-Hop") != "" || r.header.Get("X-Upstream") != "users" {
+		t.Fatalf("response headers: %v; want X-Frame-Options, no Server at all (removed: neither the upstream's nor pgfast's), no hop-by-hop X-Hop, X-Upstream kept", r.header)
+	}
+	if s := get(t, ts.url+"/api/users/1", "Host", "api.example.com").header.Values("Server"); len(s) != 1 || s[0] != "echo" {
+		t.Fatalf("a route that keeps Server: got %q; want the upstream's", s)
+	}
+	if s := get(t, ts.url+"/no/such/route").header.Values("Server"); len(s) != 1 || s[0] != "pgfast" {
+		t.Fatalf("pgfast's own answer: Server %q; want pgfast", s)
 	}
 	// The upstream's own errors pass through untouched.
 	r = get(t, ts.url+"/api/users/teapot")

@@ -82,6 +82,7 @@ func releaseRequest(r *request) {
 }
 
 var (
+	serverName      = []byte("pgfast")
 	contentTypeJSON = []byte("application/json")
 	endpointUnknown = "unmatched"
 )
@@ -93,6 +94,7 @@ func (e *Engine) handle(ctx *fasthttp.RequestCtx) {
 	st := e.state.Load()
 	r := acquireRequest(ctx, st)
 	defer e.finish(r)
+	ctx.Response.Header.SetServerBytes(serverName) // a route's response_headers may remove it
 	if e.tracer != nil {
 		r.startSpan(e.tracer)
 	}
