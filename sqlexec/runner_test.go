@@ -85,7 +85,6 @@ func TestRunsRunOnRunners(t *testing.T) {
 // once as the gate has slots, each conducted by a runner; the rest queue
 // with no goroutine of their own, and every request is answered.
 func TestFirstBurstRunsOnAsManyRunnersAsSlots(t *testing.T) {
-	ctx := context.Background()
 	const slots, n = 2, 30
 	db, _ := newCoalesceDB(t, slots)
 	s := itemName(t, db)
@@ -96,19 +95,8 @@ func TestFirstBurstRunsOnAsManyRunnersAsSlots(t *testing.T) {
 		}
 	}
 	defer func() { runHook = nil }()
-	var held []*pool.Conn
-	for range slots {
-		c, err := db.Pool.Acquire(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, c)
-	}
-	var answers []<-chan error
-	for i := range n {
-		id := strconv.Itoa(i + 1)
-		answers = append(answers, fetchAsync(s, id, `"item `+id+`"`))
-	}
+	held := holdConns(t, db, slots)
+	answers := fetchItems(s, n)
 	waitFor(t, "every request to wait in a run", func() bool { return s.CoalesceStats().Waiting == n })
 	if st := db.Pool.Stats(); st.GateWaiting != slots {
 		t.Errorf("%d runs wait at the gate; want %d, one per slot", st.GateWaiting, slots)
@@ -139,7 +127,6 @@ func TestFirstBurstRunsOnAsManyRunnersAsSlots(t *testing.T) {
 // turn until DB.MaxRuns are under way, and the queue drains through that
 // many.
 func TestRunsUnderWayComeBackDownToMaxRuns(t *testing.T) {
-	ctx := context.Background()
 	const slots, n = 4, 20
 	db, _ := newCoalesceDB(t, slots)
 	db.MaxRuns = 1
@@ -155,19 +142,8 @@ func TestRunsUnderWayComeBackDownToMaxRuns(t *testing.T) {
 		mu.Unlock()
 	}
 	defer func() { runHook = nil }()
-	var held []*pool.Conn
-	for range slots {
-		c, err := db.Pool.Acquire(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, c)
-	}
-	var answers []<-chan error
-	for i := range n {
-		id := strconv.Itoa(i + 1)
-		answers = append(answers, fetchAsync(s, id, `"item `+id+`"`))
-	}
+	held := holdConns(t, db, slots)
+	answers := fetchItems(s, n)
 	waitFor(t, "every request to wait in a run", func() bool { return s.CoalesceStats().Waiting == n })
 	s.co.cost.Store(int64(time.Microsecond)) // known, and runs of several fit the budget
 	for _, c := range held {
@@ -189,6 +165,30 @@ func TestRunsUnderWayComeBackDownToMaxRuns(t *testing.T) {
 		}
 	}
 	checkDrained(t, s)
+}
+
+// holdConns takes n connections of db's pool, for the test to release.
+func holdConns(t *testing.T, db *DB, n int) []*pool.Conn {
+	t.Helper()
+	held := make([]*pool.Conn, n)
+	for i := range held {
+		c, err := db.Pool.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held[i] = c
+	}
+	return held
+}
+
+// fetchItems sends a request for each of items 1 to n at once.
+func fetchItems(s *Statement, n int) []<-chan error {
+	answers := make([]<-chan error, n)
+	for i := range answers {
+		id := strconv.Itoa(i + 1)
+		answers[i] = fetchAsync(s, id, `"item `+id+`"`)
+	}
+	return answers
 }
 
 // TestIdleRunnersEnd: a runner with no run to conduct for runnerIdle ends,
