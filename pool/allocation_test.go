@@ -27,7 +27,7 @@ func TestAcquireReleaseDoesNotAllocate(t *testing.T) {
 }
 
 func TestGateAndObserveDoNotAllocate(t *testing.T) {
-	g := newGate(1, time.Second)
+	g := newGate(1)
 	ctx := context.Background()
 	f := func(name string, fn func()) {
 		t.Helper()
@@ -36,21 +36,21 @@ func TestGateAndObserveDoNotAllocate(t *testing.T) {
 		}
 	}
 	f("gate enter+leave", func() {
-		if _, err := g.enter(ctx, nil); err != nil {
+		if _, err := g.enter(ctx, nil, time.Second); err != nil {
 			t.Fatal(err)
 		}
 		g.leave()
 	})
 	// A bounded wait that runs out reuses its timer.
-	if _, err := g.enter(ctx, nil); err != nil {
+	if _, err := g.enter(ctx, nil, time.Second); err != nil {
 		t.Fatal(err)
 	}
-	short := newGate(1, time.Microsecond)
-	if _, err := short.enter(ctx, nil); err != nil {
+	short := newGate(1)
+	if _, err := short.enter(ctx, nil, time.Microsecond); err != nil {
 		t.Fatal(err)
 	}
 	f("gate wait with pooled timer", func() {
-		if _, err := short.enter(ctx, nil); err != errGateTimeout {
+		if _, err := short.enter(ctx, nil, time.Microsecond); err != errGateTimeout {
 			t.Fatal(err)
 		}
 	})

@@ -17,8 +17,7 @@ var errGateTimeout = errors.New("pool: gate wait timed out")
 // refuses quickly under overload instead of letting callers pile up on the
 // pool, and counts every outcome.
 type gate struct {
-	ch      chan struct{}
-	timeout time.Duration // enter's
+	ch chan struct{}
 
 	waiting   atomic.Int64 // callers waiting now
 	waited    atomic.Int64 // entries that had to wait
@@ -27,24 +26,19 @@ type gate struct {
 	canceled  atomic.Int64 // waits ended by ctx or Close
 }
 
-func newGate(size int, timeout time.Duration) *gate {
-	return &gate{ch: make(chan struct{}, size), timeout: timeout}
+func newGate(size int) *gate {
+	return &gate{ch: make(chan struct{}, size)}
 }
 
 // size is the number of slots.
 func (g *gate) size() int { return cap(g.ch) }
 
-// enter is enterWithin the gate's timeout.
-func (g *gate) enter(ctx context.Context, done <-chan struct{}) (time.Duration, error) {
-	return g.enterWithin(ctx, done, g.timeout)
-}
-
-// enterWithin takes a slot: at once if one is free, otherwise waiting up
+// enter takes a slot: at once if one is free, otherwise waiting up
 // to timeout, ctx or done (closed by Pool.Close), whichever ends first; a
 // timeout of 0 or less refuses at once. It returns how long it waited and
 // nil, errGateTimeout, ctx.Err() or ErrClosed. A nil error obliges the
 // caller to call leave exactly once.
-func (g *gate) enterWithin(ctx context.Context, done <-chan struct{}, timeout time.Duration) (time.Duration, error) {
+func (g *gate) enter(ctx context.Context, done <-chan struct{}, timeout time.Duration) (time.Duration, error) {
 	select {
 	case g.ch <- struct{}{}:
 		return 0, nil
@@ -53,7 +47,7 @@ func (g *gate) enterWithin(ctx context.Context, done <-chan struct{}, timeout ti
 	}
 }
 
-// wait is enter's slow path, kept apart so that the fast path inlines.
+// wait is enter's slow path: the fast path is one non-blocking send.
 func (g *gate) wait(ctx context.Context, done <-chan struct{}, timeout time.Duration) (time.Duration, error) {
 	if timeout <= 0 {
 		// AcquireTimeout 0, or a caller's wait already spent: refuse at

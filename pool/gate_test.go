@@ -12,9 +12,9 @@ import (
 const slack = 250 * time.Millisecond
 
 func TestGateFastPath(t *testing.T) {
-	g := newGate(2, time.Second)
+	g := newGate(2)
 	for i := 0; i < 2; i++ {
-		if waited, err := g.enter(context.Background(), nil); err != nil || waited != 0 {
+		if waited, err := g.enter(context.Background(), nil, time.Second); err != nil || waited != 0 {
 			t.Fatalf("enter %d: got waited=%s err=%v; want 0, nil", i, waited, err)
 		}
 	}
@@ -26,12 +26,12 @@ func TestGateFastPath(t *testing.T) {
 }
 
 func TestGateTimeout(t *testing.T) {
-	g := newGate(1, 100*time.Millisecond)
-	if _, err := g.enter(context.Background(), nil); err != nil {
+	g := newGate(1)
+	if _, err := g.enter(context.Background(), nil, 100*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	waited, err := g.enter(context.Background(), nil)
+	waited, err := g.enter(context.Background(), nil, 100*time.Millisecond)
 	elapsed := time.Since(start)
 	if err != errGateTimeout {
 		t.Fatalf("got %v; want errGateTimeout", err)
@@ -44,21 +44,21 @@ func TestGateTimeout(t *testing.T) {
 	}
 	// The reused timer must not fire early for the next wait.
 	start = time.Now()
-	if _, err := g.enter(context.Background(), nil); err != errGateTimeout || time.Since(start) < 100*time.Millisecond {
+	if _, err := g.enter(context.Background(), nil, 100*time.Millisecond); err != errGateTimeout || time.Since(start) < 100*time.Millisecond {
 		t.Fatalf("second wait: got %v after %s; want errGateTimeout after 100ms", err, time.Since(start))
 	}
 }
 
 func TestGateWaitsForLeave(t *testing.T) {
-	g := newGate(1, 5*time.Second)
-	if _, err := g.enter(context.Background(), nil); err != nil {
+	g := newGate(1)
+	if _, err := g.enter(context.Background(), nil, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	go func() {
 		time.Sleep(50 * time.Millisecond)
 		g.leave()
 	}()
-	waited, err := g.enter(context.Background(), nil)
+	waited, err := g.enter(context.Background(), nil, 5*time.Second)
 	if err != nil || waited < 40*time.Millisecond || waited > time.Second {
 		t.Fatalf("got waited=%s err=%v; want about 50ms and nil", waited, err)
 	}
@@ -69,18 +69,18 @@ func TestGateWaitsForLeave(t *testing.T) {
 }
 
 func TestGateContextAndClose(t *testing.T) {
-	g := newGate(1, 5*time.Second)
-	if _, err := g.enter(context.Background(), nil); err != nil {
+	g := newGate(1)
+	if _, err := g.enter(context.Background(), nil, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := g.enter(ctx, nil); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := g.enter(ctx, nil, 5*time.Second); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v; want context.DeadlineExceeded", err)
 	}
 	done := make(chan struct{})
 	time.AfterFunc(50*time.Millisecond, func() { close(done) })
-	if _, err := g.enter(context.Background(), done); err != ErrClosed {
+	if _, err := g.enter(context.Background(), done, 5*time.Second); err != ErrClosed {
 		t.Fatalf("got %v; want ErrClosed", err)
 	}
 	if g.canceled.Load() != 2 || g.rejected.Load() != 0 {
@@ -94,7 +94,7 @@ func TestGateLeaveWithoutEnterPanics(t *testing.T) {
 			t.Fatal("got no panic; want a BUG panic")
 		}
 	}()
-	newGate(1, time.Second).leave()
+	newGate(1).leave()
 }
 
 func TestRetryAfterEstimate(t *testing.T) {

@@ -33,7 +33,7 @@ func TestOptionsDefaults(t *testing.T) {
 
 func TestZeroAcquireTimeoutRefusesAtOnce(t *testing.T) {
 	p := newPool(t, Options{URL: offlineURL, MaxConns: 1})
-	if _, err := p.gate.enter(context.Background(), nil); err != nil {
+	if _, err := p.gate.enter(context.Background(), nil, p.opts.AcquireTimeout); err != nil {
 		t.Fatal(err)
 	}
 	defer p.gate.leave()

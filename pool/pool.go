@@ -56,7 +56,7 @@ func New(ctx context.Context, opts Options) (*Pool, error) {
 	p := &Pool{
 		opts:        o,
 		log:         o.Logger,
-		gate:        newGate(o.MaxConcurrentQueries, o.AcquireTimeout),
+		gate:        newGate(o.MaxConcurrentQueries),
 		poolBounded: o.MaxConcurrentQueries > int(o.MaxConns),
 		gateSetting: settingPath(o.Name, "max_concurrent_queries"),
 		poolSetting: settingPath(o.Name, "max_conns"),
@@ -121,9 +121,9 @@ func (p *Pool) acquire(ctx context.Context, since time.Time) (*Conn, error) {
 			start = time.Now()
 		}
 	} else if timeout > 0 {
-		timeout = max(timeout-time.Since(start), -1) // spent: refuse at once when full
+		timeout -= time.Since(start) // spent (<= 0): refuse at once when full
 	}
-	waited, err := p.gate.enterWithin(ctx, p.done, timeout)
+	waited, err := p.gate.enter(ctx, p.done, timeout)
 	if err != nil {
 		if err == errGateTimeout {
 			if !since.IsZero() {

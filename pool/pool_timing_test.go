@@ -71,12 +71,12 @@ func BenchmarkAcquireRelease(b *testing.B) {
 func BenchmarkGate(b *testing.B) {
 	f := func(name string, size int) {
 		b.Run(name, func(b *testing.B) {
-			g := newGate(size, 10*time.Second)
+			g := newGate(size)
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					if _, err := g.enter(ctx, nil); err != nil {
+					if _, err := g.enter(ctx, nil, 10*time.Second); err != nil {
 						b.Error(err)
 						return
 					}

@@ -46,7 +46,7 @@ func TestBusyRetryAfterFollowsLoad(t *testing.T) {
 	// The gate alone decides here: a pool that never connects is enough.
 	p := newPool(t, Options{URL: offlineURL, MaxConns: 2, AcquireTimeout: 50 * time.Millisecond})
 	for range 2 {
-		if _, err := p.gate.enter(context.Background(), nil); err != nil {
+		if _, err := p.gate.enter(context.Background(), nil, p.opts.AcquireTimeout); err != nil {
 			t.Fatal(err)
 		}
 	}
